@@ -1,0 +1,92 @@
+// Command berth is the berth CRI runtime daemon and its small CLI.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/version"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "berth",
+		Usage: "a Kubernetes CRI runtime",
+		Description: "Without a command, berth serves the CRI on its socket. " +
+			"Configuration: " + config.DefaultConfigFile + " and its drop-in directory; flags override both.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: config.DefaultConfigFile, Usage: "configuration file (need not exist when left at the default)"},
+			&cli.StringFlag{Name: "config-dir", Usage: "drop-in directory of *.toml files applied after --config (default: <config>.d)"},
+			&cli.StringFlag{Name: "log-level", Usage: "override log_level"},
+			&cli.StringFlag{Name: "listen", Usage: "override listen (the CRI unix socket path)"},
+			&cli.StringFlag{Name: "root", Usage: "override root (persistent state)"},
+			&cli.StringFlag{Name: "runroot", Usage: "override runroot (volatile state)"},
+		},
+		Action: serve,
+		Commands: []*cli.Command{
+			{
+				Name:  "config",
+				Usage: "print the default configuration as commented TOML",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "effective", Usage: "print the merged configuration in force instead"}},
+				Action: func(c *cli.Context) error {
+					cfg := config.Default()
+					if c.Bool("effective") {
+						var err error
+						if cfg, err = loadConfig(c); err != nil {
+							return err
+						}
+					}
+					return config.Write(os.Stdout, cfg)
+				},
+			},
+			{
+				Name:  "version",
+				Usage: "print berth's version",
+				Action: func(c *cli.Context) error {
+					fmt.Printf("berth version %s\ncommit: %s\nCRI API: v1\n", version.Version, version.Commit())
+					return nil
+				},
+			},
+		},
+		// Errors are printed once, on one line, by main.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// loadConfig merges the configuration files and the flags given.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	file := c.String("config")
+	dropIn := c.String("config-dir")
+	if dropIn == "" {
+		dropIn = config.DropInDir(file)
+	}
+	var overrides []config.Override
+	for _, f := range []struct {
+		flag, key string
+		set       func(*config.Config, string)
+	}{
+		{"log-level", "log_level", func(cfg *config.Config, v string) { cfg.LogLevel = v }},
+		{"listen", "listen", func(cfg *config.Config, v string) { cfg.Listen = v }},
+		{"root", "root", func(cfg *config.Config, v string) { cfg.Root = v }},
+		{"runroot", "runroot", func(cfg *config.Config, v string) { cfg.RunRoot = v }},
+	} {
+		if !c.IsSet(f.flag) {
+			continue
+		}
+		v, set := c.String(f.flag), f.set
+		overrides = append(overrides, config.Override{Flag: "--" + f.flag, Key: f.key, Apply: func(cfg *config.Config) { set(cfg, v) }})
+	}
+	return config.Load(file, c.IsSet("config"), dropIn, overrides)
+}
+
+func init() {
+	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
+}

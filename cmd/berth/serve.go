@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-dev/berth/internal/version"
+	"github.com/berth-dev/berth/server"
+)
+
+// shutdownGrace bounds how long in-flight calls may run after SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// serve runs the daemon until SIGTERM or SIGINT. SIGHUP reloads the
+// configuration files (the reloadable keys).
+func serve(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	lvl, _ := logrus.ParseLevel(cfg.LogLevel) // validated by config.Load
+	logrus.SetLevel(lvl)
+
+	for _, dir := range []string{cfg.Root, cfg.RunRoot} {
+		if err := os.MkdirAll(dir, 0o711); err != nil {
+			return fmt.Errorf("create state dir: %w", err)
+		}
+	}
+	l, err := server.Listen(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := server.New(cfg)
+
+	var metrics *http.Server
+	if cfg.MetricsAddress != "" {
+		if metrics, err = server.ServeMetrics(cfg.MetricsAddress); err != nil {
+			l.Close()
+			return err
+		}
+	}
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	logrus.WithFields(logrus.Fields{"version": version.Version, "root": cfg.Root, "runroot": cfg.RunRoot}).Info("berth started")
+
+	for {
+		select {
+		case err := <-served:
+			return fmt.Errorf("serve: %w", err)
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				reload(c, srv)
+				continue
+			}
+			logrus.WithField("signal", sig.String()).Info("shutting down; containers keep running")
+			srv.Shutdown(context.Background(), shutdownGrace)
+			if metrics != nil {
+				metrics.Close()
+			}
+			return nil
+		}
+	}
+}
+
+// reload re-reads the configuration; a broken file keeps the old one in force.
+func reload(c *cli.Context, srv *server.Server) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		logrus.WithError(err).Error("SIGHUP: configuration not reloaded")
+		return
+	}
+	srv.Reload(cfg)
+}

@@ -1,0 +1,77 @@
+package cni
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/containernetworking/cni/libcni"
+
+	"github.com/berth-dev/berth/config"
+)
+
+// Manager hands out the pod network configuration. It re-reads the config
+// directory when it changes, so NetworkReady follows the files without a
+// restart, and can be given a new configuration on SIGHUP.
+type Manager struct {
+	mu      sync.Mutex
+	cfg     config.CNIConfig
+	stamp   string // fingerprint of the conf dir the cached result was read from
+	network *libcni.NetworkConfigList
+	err     error
+}
+
+// NewManager returns a manager for the given CNI configuration.
+func NewManager(cfg config.CNIConfig) *Manager {
+	return &Manager{cfg: cfg}
+}
+
+// Reload replaces the configuration (SIGHUP).
+func (m *Manager) Reload(cfg config.CNIConfig) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cfg = cfg
+	m.stamp = ""
+}
+
+// Network returns the network pods join, or why there is none.
+func (m *Manager) Network() (*libcni.NetworkConfigList, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	stamp := fingerprint(m.cfg.ConfDir, m.cfg.PluginDirs)
+	if stamp != m.stamp || m.stamp == "" {
+		m.network, m.err = loadNetwork(m.cfg.ConfDir, m.cfg.PluginDirs, m.cfg.DefaultNetwork)
+		m.stamp = stamp
+	}
+	return m.network, m.err
+}
+
+// Ready reports nil when pods can be networked, else the reason.
+func (m *Manager) Ready() error {
+	_, err := m.Network()
+	return err
+}
+
+// fingerprint summarises the names, sizes and times of the config files and
+// the plugin directories; a few stat calls instead of parsing JSON each time.
+func fingerprint(confDir string, pluginDirs []string) string {
+	var b []byte
+	for _, d := range append([]string{confDir}, pluginDirs...) {
+		b = appendStat(b, d)
+	}
+	entries, _ := os.ReadDir(confDir)
+	for _, e := range entries {
+		b = appendStat(b, filepath.Join(confDir, e.Name()))
+	}
+	return string(b)
+}
+
+func appendStat(b []byte, path string) []byte {
+	b = append(b, path...)
+	if st, err := os.Stat(path); err == nil {
+		b = strconv.AppendInt(append(b, ' '), st.ModTime().UnixNano(), 10)
+		b = strconv.AppendInt(append(b, ' '), st.Size(), 10)
+	}
+	return append(b, 0)
+}

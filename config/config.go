@@ -1,0 +1,124 @@
+// Package config holds berth's configuration: the TOML file, its drop-in
+// directory, the defaults that work on a fresh Debian machine, and validation.
+package config
+
+import (
+	"time"
+)
+
+// Default locations. Every one can be changed in the file or by a flag.
+const (
+	DefaultConfigFile = "/etc/berth/berth.toml"
+	DefaultRoot       = "/var/lib/berth"
+	DefaultRunRoot    = "/run/berth"
+	DefaultListen     = "/run/berth/berth.sock"
+)
+
+// Cgroup drivers berth knows.
+const (
+	CgroupfsDriver = "cgroupfs"
+	SystemdDriver  = "systemd"
+)
+
+// Config is the whole configuration in force. Field tags: `toml` is the key,
+// `doc` the comment `berth config` prints above it, `reload:"true"` marks the
+// keys a SIGHUP applies without a restart.
+type Config struct {
+	Root           string `toml:"root" doc:"Persistent state: image layers, the metadata store."`
+	RunRoot        string `toml:"runroot" doc:"Volatile state (lost on reboot): sockets, pinned namespaces, container bundles."`
+	Listen         string `toml:"listen" doc:"Unix socket the CRI gRPC server listens on."`
+	LogLevel       string `toml:"log_level" reload:"true" doc:"One of trace, debug, info, warn, error, fatal, panic."`
+	CgroupDriver   string `toml:"cgroup_driver" doc:"How pod and container cgroups are managed: \"cgroupfs\" or \"systemd\"."`
+	StreamAddress  string `toml:"stream_address" doc:"host:port of the exec/attach/port-forward streaming server (port 0 picks a free one)."`
+	MetricsAddress string `toml:"metrics_address" doc:"host:port for Prometheus metrics; empty disables them."`
+
+	Runtime    RuntimeConfig             `toml:"runtime" doc:"OCI runtimes, one handler per RuntimeClass."`
+	Conmon     ConmonConfig              `toml:"conmon" doc:"The conmon monitor run for every container."`
+	CNI        CNIConfig                 `toml:"cni" reload:"true" doc:"Pod networking through CNI plugins."`
+	Pause      PauseConfig               `toml:"pause" doc:"The process that holds each pod's namespaces."`
+	Registries map[string]RegistryConfig `toml:"registries" reload:"true" doc:"Per-registry settings, keyed by host[:port] (e.g. \"registry.k8s.io\"). A table in a drop-in file replaces the whole entry of that registry."`
+}
+
+// RuntimeConfig lists the OCI runtime handlers.
+type RuntimeConfig struct {
+	DefaultHandler string                    `toml:"default_handler" doc:"Handler used when a pod names none."`
+	Handlers       map[string]RuntimeHandler `toml:"handlers" doc:"Runtime handlers by name. A table in a drop-in file replaces the whole handler of that name."`
+}
+
+// RuntimeHandler is one OCI runtime binary and how to call it.
+type RuntimeHandler struct {
+	Path string   `toml:"path" doc:"Absolute path of the OCI runtime binary (runc or crun)."`
+	Root string   `toml:"root" doc:"State directory passed as --root to the runtime."`
+	Args []string `toml:"args" doc:"Extra global arguments given to every runtime call."`
+}
+
+// ConmonConfig configures the per-container monitor.
+type ConmonConfig struct {
+	Path       string `toml:"path" doc:"Absolute path of the conmon binary."`
+	LogSizeMax int64  `toml:"log_size_max" doc:"Largest a container log file may grow, in bytes; -1 for no limit."`
+}
+
+// CNIConfig configures pod networking.
+type CNIConfig struct {
+	ConfDir        string   `toml:"conf_dir" doc:"Directory of CNI network configurations (.conflist, .conf, .json)."`
+	PluginDirs     []string `toml:"plugin_dirs" doc:"Directories searched, in order, for CNI plugin binaries."`
+	DefaultNetwork string   `toml:"default_network" doc:"Network used for pods; empty picks the first valid config in conf_dir by file name."`
+	Timeout        Duration `toml:"timeout" doc:"Longest one CNI ADD or DEL may take before it is cut off."`
+}
+
+// PauseConfig chooses what holds a pod's namespaces.
+type PauseConfig struct {
+	Command []string `toml:"command" doc:"Built-in pause: a static program run from an empty read-only rootfs; no image pull."`
+	Image   string   `toml:"image" doc:"Run this image's entrypoint instead of command; it is pinned (never garbage collected)."`
+}
+
+// RegistryConfig says how to reach one registry.
+type RegistryConfig struct {
+	Mirrors  []string `toml:"mirrors" doc:"host[:port][/path-prefix] tried in order before the registry itself."`
+	Insecure bool     `toml:"insecure" doc:"Plain HTTP, or HTTPS without certificate checks. Loopback registries are plain HTTP already."`
+	Blocked  bool     `toml:"blocked" doc:"Refuse every pull from this registry."`
+}
+
+// Duration is a time.Duration written in TOML as a string like "90s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses "90s", "2m" and the like.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration in Go's notation.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Default returns the configuration in force when no file exists.
+func Default() *Config {
+	return &Config{
+		Root:          DefaultRoot,
+		RunRoot:       DefaultRunRoot,
+		Listen:        DefaultListen,
+		LogLevel:      "info",
+		CgroupDriver:  CgroupfsDriver,
+		StreamAddress: "127.0.0.1:0",
+		Runtime: RuntimeConfig{
+			DefaultHandler: "runc",
+			Handlers: map[string]RuntimeHandler{
+				// runc 1.5.2 built by hack/install-deps.sh; Debian's 1.1.5 is too old.
+				"runc": {Path: "/usr/local/sbin/runc", Root: "/run/berth/runc"},
+				// Debian's crun 1.8.1; kept as a second handler (RuntimeClass "crun").
+				"crun": {Path: "/usr/bin/crun", Root: "/run/berth/crun"},
+			},
+		},
+		Conmon: ConmonConfig{Path: "/usr/bin/conmon", LogSizeMax: -1},
+		CNI: CNIConfig{
+			ConfDir:    "/etc/cni/net.d",
+			PluginDirs: []string{"/usr/lib/cni", "/opt/cni/bin"},
+			Timeout:    Duration{2 * time.Minute},
+		},
+		Pause: PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
+	}
+}

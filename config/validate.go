@@ -1,0 +1,131 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+)
+
+// validate checks the merged configuration and reports the first problem,
+// attributed to the file or flag that set the offending key.
+func (c *Config) validate(src Sources) error {
+	fail := func(key, format string, args ...any) error {
+		return &Error{Source: src.sourceOf(key), Key: key, Reason: fmt.Sprintf(format, args...)}
+	}
+	for key, p := range map[string]string{"root": c.Root, "runroot": c.RunRoot, "listen": c.Listen} {
+		if !filepath.IsAbs(p) {
+			return fail(key, "must be an absolute path, got %q", p)
+		}
+	}
+	if _, err := logrus.ParseLevel(c.LogLevel); err != nil {
+		return fail("log_level", "must be one of trace, debug, info, warn, error, fatal, panic, got %q", c.LogLevel)
+	}
+	if c.CgroupDriver != CgroupfsDriver && c.CgroupDriver != SystemdDriver {
+		return fail("cgroup_driver", "must be %q or %q, got %q", CgroupfsDriver, SystemdDriver, c.CgroupDriver)
+	}
+	if _, _, err := net.SplitHostPort(c.StreamAddress); err != nil {
+		return fail("stream_address", "must be host:port: %v", err)
+	}
+	if c.MetricsAddress != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddress); err != nil {
+			return fail("metrics_address", "must be host:port or empty: %v", err)
+		}
+	}
+	if err := c.validateRuntime(fail); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(c.Conmon.Path) {
+		return fail("conmon.path", "must be an absolute path, got %q", c.Conmon.Path)
+	}
+	if c.Conmon.LogSizeMax < -1 || c.Conmon.LogSizeMax == 0 {
+		return fail("conmon.log_size_max", "must be a positive number of bytes or -1, got %d", c.Conmon.LogSizeMax)
+	}
+	if !filepath.IsAbs(c.CNI.ConfDir) {
+		return fail("cni.conf_dir", "must be an absolute path, got %q", c.CNI.ConfDir)
+	}
+	for _, d := range c.CNI.PluginDirs {
+		if !filepath.IsAbs(d) {
+			return fail("cni.plugin_dirs", "must hold absolute paths, got %q", d)
+		}
+	}
+	if c.CNI.Timeout.Duration <= 0 {
+		return fail("cni.timeout", "must be positive, got %s", c.CNI.Timeout.Duration)
+	}
+	if c.Pause.Image == "" && (len(c.Pause.Command) == 0 || !filepath.IsAbs(c.Pause.Command[0])) {
+		return fail("pause.command", "must start with an absolute path when pause.image is empty, got %q", c.Pause.Command)
+	}
+	return c.validateRegistries(fail)
+}
+
+type failFunc func(key, format string, args ...any) error
+
+func (c *Config) validateRuntime(fail failFunc) error {
+	if _, ok := c.Runtime.Handlers[c.Runtime.DefaultHandler]; !ok {
+		return fail("runtime.default_handler", "names no handler in runtime.handlers (have %s)", strings.Join(c.HandlerNames(), ", "))
+	}
+	for _, name := range c.HandlerNames() {
+		h := c.Runtime.Handlers[name]
+		key := "runtime.handlers." + name
+		if !filepath.IsAbs(h.Path) {
+			return fail(key+".path", "must be an absolute path, got %q", h.Path)
+		}
+		if !filepath.IsAbs(h.Root) {
+			return fail(key+".root", "must be an absolute path, got %q", h.Root)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateRegistries(fail failFunc) error {
+	for _, host := range c.RegistryHosts() {
+		key := fmt.Sprintf("registries.%q", host)
+		if err := checkRegistryHost(host); err != nil {
+			return fail(key, "%v", err)
+		}
+		for _, m := range c.Registries[host].Mirrors {
+			hostPart, _, _ := strings.Cut(m, "/")
+			if err := checkRegistryHost(hostPart); err != nil {
+				return fail(key+".mirrors", "mirror %q: %v", m, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRegistryHost accepts "host" and "host:port" the way image references
+// spell a registry.
+func checkRegistryHost(h string) error {
+	if h == "" || strings.ContainsAny(h, "/ \t@") || strings.Contains(h, "://") {
+		return fmt.Errorf("must be host or host:port without a scheme, got %q", h)
+	}
+	if strings.Contains(h, ":") {
+		if _, port, err := net.SplitHostPort(h); err != nil || port == "" {
+			return fmt.Errorf("must be host or host:port, got %q", h)
+		}
+	}
+	return nil
+}
+
+// HandlerNames lists the runtime handlers sorted by name.
+func (c *Config) HandlerNames() []string {
+	names := make([]string, 0, len(c.Runtime.Handlers))
+	for n := range c.Runtime.Handlers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// RegistryHosts lists the configured registries sorted by host.
+func (c *Config) RegistryHosts() []string {
+	hosts := make([]string, 0, len(c.Registries))
+	for h := range c.Registries {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	return hosts
+}

@@ -1,0 +1,101 @@
+// Package server is berth's CRI gRPC layer: one file per RPC, each validating
+// its request, calling the packages that do the work, and translating their
+// errors into gRPC status codes. No business logic lives here.
+package server
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/config"
+)
+
+// Server implements the CRI RuntimeService and ImageService. RPCs not built
+// yet fall through to the embedded Unimplemented servers (codes.Unimplemented).
+type Server struct {
+	runtimeapi.UnimplementedRuntimeServiceServer
+	runtimeapi.UnimplementedImageServiceServer
+
+	cfgMu sync.RWMutex
+	cfg   *config.Config
+
+	cni  *cni.Manager
+	grpc *grpc.Server
+}
+
+// New builds the server for a validated configuration.
+func New(cfg *config.Config) *Server {
+	s := &Server{cfg: cfg, cni: cni.NewManager(cfg.CNI)}
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(logUnary),
+		grpc.ChainStreamInterceptor(logStream),
+	)
+	runtimeapi.RegisterRuntimeServiceServer(s.grpc, s)
+	runtimeapi.RegisterImageServiceServer(s.grpc, s)
+	return s
+}
+
+// config returns the configuration in force (it changes on SIGHUP).
+func (s *Server) config() *config.Config {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.cfg
+}
+
+// Serve answers CRI calls on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	logrus.WithField("socket", l.Addr().String()).Info("serving CRI")
+	return s.grpc.Serve(l)
+}
+
+// Shutdown stops accepting calls and lets the ones in flight finish, for at
+// most grace; then it cuts the rest off. Containers are not touched: they
+// keep running under their monitors.
+func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		logrus.WithField("grace", grace).Warn("in-flight calls did not finish in time; closing them")
+		s.grpc.Stop()
+	case <-ctx.Done():
+		s.grpc.Stop()
+	}
+}
+
+// Reload applies a new configuration (SIGHUP): the reloadable keys take
+// effect now, the others are reported as needing a restart.
+func (s *Server) Reload(cur *config.Config) {
+	old := s.config()
+	for _, ch := range config.Changes(old, cur) {
+		if !ch.Reloadable {
+			logrus.WithField("key", ch.Key).Warn("config changed but needs a restart to take effect; keeping the old value")
+			continue
+		}
+		switch ch.Key {
+		case "log_level":
+			lvl, _ := logrus.ParseLevel(cur.LogLevel) // validated by config.Load
+			logrus.SetLevel(lvl)
+		case "cni":
+			s.cni.Reload(cur.CNI)
+		}
+		logrus.WithField("key", ch.Key).Info("config reloaded")
+	}
+	// Only reloadable keys change in the configuration in force.
+	next := *old
+	next.LogLevel, next.CNI, next.Registries = cur.LogLevel, cur.CNI, cur.Registries
+	s.cfgMu.Lock()
+	s.cfg = &next
+	s.cfgMu.Unlock()
+}

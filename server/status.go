@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Status reports whether the runtime and pod networking are ready. Networking
+// follows the CNI config directory: it turns ready when a valid network
+// appears and not ready when it goes away, without a restart.
+func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
+	network := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
+	if err := s.cni.Ready(); err != nil {
+		network.Status = false
+		network.Reason = "NetworkPluginNotReady"
+		network.Message = err.Error()
+	}
+	resp := &runtimeapi.StatusResponse{
+		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+			{Type: runtimeapi.RuntimeReady, Status: true},
+			network,
+		}},
+		RuntimeHandlers: s.runtimeHandlers(),
+		Features:        &runtimeapi.RuntimeFeatures{},
+	}
+	if req.GetVerbose() {
+		cfg, err := json.Marshal(s.config())
+		if err != nil {
+			return nil, err
+		}
+		resp.Info = map[string]string{"config": string(cfg)}
+	}
+	return resp, nil
+}
+
+// runtimeHandlers lists the configured handlers; "" is the default one.
+// No optional feature is claimed until berth implements it.
+func (s *Server) runtimeHandlers() []*runtimeapi.RuntimeHandler {
+	cfg := s.config()
+	handlers := []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{}}}
+	for _, name := range cfg.HandlerNames() {
+		handlers = append(handlers, &runtimeapi.RuntimeHandler{Name: name, Features: &runtimeapi.RuntimeHandlerFeatures{}})
+	}
+	return handlers
+}
