@@ -14,7 +14,7 @@ import (
 func TestWriteRoundTrip(t *testing.T) {
 	withRegistries := Default()
 	withRegistries.Registries = map[string]RegistryConfig{
-		"registry.k8s.io": {Mirrors: []string{"127.0.0.1:5000/registry.k8s.io"}},
+		"registry.k8s.io":  {Mirrors: []string{"127.0.0.1:5000/registry.k8s.io"}},
 		"bad.example:5000": {Blocked: true, Insecure: true},
 	}
 	withRegistries.Runtime.Handlers["kata"] = RuntimeHandler{Path: "/usr/bin/kata", Root: "/run/kata", Args: []string{"--debug"}}

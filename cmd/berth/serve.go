@@ -29,14 +29,17 @@ func serve(c *cli.Context) error {
 	lvl, _ := logrus.ParseLevel(cfg.LogLevel) // validated by config.Load
 	logrus.SetLevel(lvl)
 
-	for _, dir := range []string{cfg.Root, cfg.RunRoot} {
-		if err := os.MkdirAll(dir, 0o711); err != nil {
-			return fmt.Errorf("create state dir: %w", err)
-		}
-	}
+	// The socket first: its directory (often the runroot) is created 0700,
+	// and a second berth on the same socket must stop before touching state.
 	l, err := server.Listen(cfg.Listen)
 	if err != nil {
 		return err
+	}
+	for _, dir := range []string{cfg.Root, cfg.RunRoot} {
+		if err := os.MkdirAll(dir, 0o711); err != nil {
+			l.Close()
+			return fmt.Errorf("create state dir: %w", err)
+		}
 	}
 	srv := server.New(cfg)
 

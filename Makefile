@@ -1,0 +1,77 @@
+# berth: `make run` and `make test` are the two commands a fresh Debian
+# machine needs (README.md). Both install what is missing first.
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:/usr/local/sbin:$(PATH)
+GO ?= go
+BIN := $(CURDIR)/_output/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+LDFLAGS := -X github.com/berth-dev/berth/internal/version.Version=$(VERSION)
+# The tools module pins cri-tools; its checksum is in test/tools/go.sum, not
+# in the public checksum database.
+TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod
+
+PREFIX ?= /usr/local
+CNI_CONF_DIR ?= /etc/cni/net.d
+
+.PHONY: all build deps tools install cni-config run test unit integration critest critest-progress lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/berth ./cmd/berth
+
+deps:
+	bash hack/install-deps.sh
+
+# The test bench: critest and crictl from cri-tools v1.36.0, the test
+# registry and the report printer.
+tools:
+	cd test/tools && $(TOOLS_ENV) $(GO) build -o $(BIN)/crictl sigs.k8s.io/cri-tools/cmd/crictl
+	cd test/tools && $(TOOLS_ENV) $(GO) test -c -o $(BIN)/critest sigs.k8s.io/cri-tools/cmd/critest
+	$(GO) build -o $(BIN)/testregistry ./test/cmd/testregistry
+	$(GO) build -o $(BIN)/critestreport ./test/cmd/critestreport
+
+install: build
+	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
+	@if [ ! -e $(DESTDIR)/etc/berth/berth.toml ]; then \
+		install -d -m 0755 $(DESTDIR)/etc/berth/berth.toml.d && \
+		$(BIN)/berth config > $(DESTDIR)/etc/berth/berth.toml && \
+		echo "installed /etc/berth/berth.toml"; fi
+	install -D -m 0644 hack/berth.service $(DESTDIR)/etc/systemd/system/berth.service
+	$(MAKE) cni-config
+
+# A default pod network (bridge berth0 + host-local + portmap) when the CNI
+# config dir has none; an existing network is never touched.
+cni-config:
+	@install -d -m 0755 $(DESTDIR)$(CNI_CONF_DIR)
+	@if ! ls $(DESTDIR)$(CNI_CONF_DIR) | grep -qE '\.(conflist|conf|json)$$'; then \
+		install -m 0644 hack/cni/10-berth.conflist $(DESTDIR)$(CNI_CONF_DIR)/10-berth.conflist && \
+		echo "installed $(CNI_CONF_DIR)/10-berth.conflist"; fi
+
+run: deps build cni-config
+	$(BIN)/berth
+
+test: deps build tools unit integration critest-progress
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+integration:
+	BERTH_BINARY=$(BIN)/berth $(GO) test -race -count=1 -tags integration ./test/integration/...
+
+# critest with the specs not built yet skipped: must pass.
+critest-progress:
+	BIN=$(BIN) test/critest/run.sh --skip-file test/critest/skip.txt
+
+# The whole critest, nothing skipped: shows how far berth is.
+critest: deps build tools
+	BIN=$(BIN) test/critest/run.sh
+
+lint:
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./test/integration/...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf _output

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# run.sh: runs critest against a private berth and the local test registry.
+#
+#   test/critest/run.sh [--skip-file FILE] [--focus REGEX] [--keep]
+#
+# Starts the test registry on 127.0.0.1 (a free port), a berth on its own
+# socket and state dirs whose config mirrors registry.k8s.io, k8s.gcr.io,
+# gcr.io and public.ecr.aws to that registry, runs critest with its real
+# image names, stops both and prints the per-group table. Exit status is
+# critest's. critest binds host ports 12000-12003 and host-wide IPC objects:
+# never run two at once on one machine.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${BIN:-$top/_output/bin}
+skip_file=""
+focus=""
+keep=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--skip-file) skip_file=$2; shift 2 ;;
+	--focus) focus=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+work=$(mktemp -d /tmp/berth-critest.XXXXXX)
+registry_pid=""
+berth_pid=""
+cleanup() {
+	[ -n "$berth_pid" ] && kill -TERM "$berth_pid" 2>/dev/null && wait "$berth_pid" 2>/dev/null || true
+	[ -n "$registry_pid" ] && kill -TERM "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null || true
+	if [ "$keep" = 1 ]; then
+		echo "run.sh: kept $work (berth.log, registry.log, report.json)" >&2
+	else
+		rm -rf --one-file-system "$work"
+	fi
+}
+trap cleanup EXIT
+
+# wait_for CMD...: retries CMD for up to 60 s.
+wait_for() {
+	for _ in $(seq 1 600); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# 1. The registry: it prints "ready ADDR" once every image is pushed.
+"$bin/testregistry" --addr 127.0.0.1:0 >"$work/registry.out" 2>"$work/registry.log" &
+registry_pid=$!
+wait_for grep -q '^ready ' "$work/registry.out" || { cat "$work/registry.log" >&2; echo "run.sh: registry did not start" >&2; exit 1; }
+addr=$(awk '/^ready /{print $2; exit}' "$work/registry.out")
+
+# 2. berth, configured for the bench.
+mkdir -p "$work/cni"
+cp "$top/hack/cni/10-berth.conflist" "$work/cni/"
+{
+	echo "root = \"$work/root\""
+	echo "runroot = \"$work/run\""
+	echo "listen = \"$work/berth.sock\""
+	echo "log_level = \"debug\""
+	echo "[cni]"
+	echo "conf_dir = \"$work/cni\""
+	for host in registry.k8s.io k8s.gcr.io gcr.io public.ecr.aws; do
+		echo "[registries.\"$host\"]"
+		echo "mirrors = [\"$addr/$host\"]"
+	done
+} >"$work/berth.toml"
+"$bin/berth" --config "$work/berth.toml" --config-dir "$work/berth.toml.d" >"$work/berth.log" 2>&1 &
+berth_pid=$!
+wait_for test -S "$work/berth.sock" || { cat "$work/berth.log" >&2; echo "run.sh: berth did not start" >&2; exit 1; }
+
+# 3. critest.
+args=(
+	-runtime-endpoint "unix://$work/berth.sock"
+	-image-endpoint "unix://$work/berth.sock"
+	-ginkgo.no-color
+	-ginkgo.json-report "$work/report.json"
+)
+[ -n "$focus" ] && args+=(-ginkgo.focus "$focus")
+if [ -n "$skip_file" ]; then
+	while IFS= read -r line; do
+		line=${line%% # *}
+		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
+		args+=(-ginkgo.skip "$line")
+	done <"$skip_file"
+fi
+status=0
+(cd "$work" && "$bin/critest" "${args[@]}") >"$work/critest.log" 2>&1 || status=$?
+grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' "$work/critest.log" || true
+if [ -f "$work/report.json" ]; then
+	"$bin/critestreport" "$work/report.json"
+fi
+if [ "$status" != 0 ]; then
+	echo "run.sh: critest failed (exit $status); last lines of its log:" >&2
+	tail -n 60 "$work/critest.log" >&2
+	echo "run.sh: last lines of berth's log:" >&2
+	tail -n 30 "$work/berth.log" >&2
+fi
+exit "$status"

@@ -1,0 +1,281 @@
+//go:build integration
+
+// Integration tests run real berth daemons as root. Run them with
+// `make integration` (go test -tags integration ./test/integration/...).
+package integration
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/test/harness"
+)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func networkReady(t *testing.T, b *harness.Berth) *runtimeapi.RuntimeCondition {
+	t.Helper()
+	resp, err := b.Runtime().Status(ctx(t), &runtimeapi.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runtimeReady bool
+	var network *runtimeapi.RuntimeCondition
+	for _, c := range resp.GetStatus().GetConditions() {
+		switch c.GetType() {
+		case runtimeapi.RuntimeReady:
+			runtimeReady = c.GetStatus()
+		case runtimeapi.NetworkReady:
+			network = c
+		}
+	}
+	if !runtimeReady || network == nil {
+		t.Fatalf("want RuntimeReady true and a NetworkReady condition, got %v", resp.GetStatus())
+	}
+	return network
+}
+
+func TestVersionStatusRuntimeConfig(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	v, err := b.Runtime().Version(ctx(t), &runtimeapi.VersionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.RuntimeName != "berth" || v.RuntimeApiVersion != "v1" || v.Version != "0.1.0" || v.RuntimeVersion == "" {
+		t.Fatalf("unexpected version: %+v", v)
+	}
+
+	// No CNI config yet: network not ready, with a reason a person can act on.
+	if c := networkReady(t, b); c.Status || c.Reason == "" || !strings.Contains(c.Message, "no CNI network config found") {
+		t.Fatalf("want NetworkReady false with a reason, got %+v", c)
+	}
+
+	rc, err := b.Runtime().RuntimeConfig(ctx(t), &runtimeapi.RuntimeConfigRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.GetLinux().GetCgroupDriver() != runtimeapi.CgroupDriver_CGROUPFS {
+		t.Fatalf("want cgroupfs, got %v", rc.GetLinux().GetCgroupDriver())
+	}
+
+	verbose, err := b.Runtime().Status(ctx(t), &runtimeapi.StatusRequest{Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(verbose.Info["config"], b.Socket) {
+		t.Fatalf("verbose status should carry the config in force, got %v", verbose.Info)
+	}
+	names := map[string]bool{}
+	for _, h := range verbose.RuntimeHandlers {
+		names[h.Name] = true
+	}
+	if !names[""] || !names["runc"] || !names["crun"] {
+		t.Fatalf("want the default, runc and crun handlers, got %v", verbose.RuntimeHandlers)
+	}
+}
+
+func TestNetworkReadyFollowsCNIConfigWithoutRestart(t *testing.T) {
+	cniDir := t.TempDir()
+	b := harness.Start(t, harness.Options{CNIConfDir: cniDir})
+	if networkReady(t, b).Status {
+		t.Fatal("network must not be ready with an empty CNI dir")
+	}
+	conf, err := os.ReadFile("../../hack/cni/10-berth.conflist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cniDir, "10-berth.conflist"), conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c := networkReady(t, b); !c.Status {
+		t.Fatalf("network should be ready once a valid config appears: %+v", c)
+	}
+	if err := os.Remove(filepath.Join(cniDir, "10-berth.conflist")); err != nil {
+		t.Fatal(err)
+	}
+	if networkReady(t, b).Status {
+		t.Fatal("network should turn not ready when the config goes away")
+	}
+}
+
+func TestRPCsNotBuiltYetAreUnimplemented(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	_, err := b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("want Unimplemented, got %v", err)
+	}
+	_, err = b.Image().ListImages(ctx(t), &runtimeapi.ListImagesRequest{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("want Unimplemented from the image service, got %v", err)
+	}
+}
+
+func TestSocketPermissions(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	st, err := os.Stat(b.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o660 {
+		t.Fatalf("socket mode = %v, want socket 0660", st.Mode())
+	}
+	dir, err := os.Stat(filepath.Dir(b.Socket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir.Mode().Perm() != 0o700 {
+		t.Fatalf("socket dir mode = %v, want 0700", dir.Mode().Perm())
+	}
+}
+
+// A second berth on a socket a live berth answers on must refuse to start
+// and must not disturb the first.
+func TestSecondBerthOnSameSocketRefused(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	out, err := exec.Command(harness.Binary(t), "--config", b.ConfigFile).CombinedOutput()
+	var ee *exec.ExitError
+	if err == nil || !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("second berth: want exit 1, got %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "another process is serving on "+b.Socket) {
+		t.Fatalf("second berth should say why it refused, got:\n%s", out)
+	}
+	if _, err := b.Runtime().Version(ctx(t), &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatalf("first berth stopped answering: %v", err)
+	}
+}
+
+// A berth killed with SIGKILL leaves its socket file behind; the next start
+// removes the stale socket and serves.
+func TestStaleSocketAfterCrash(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	b.Kill()
+	if _, err := os.Stat(b.Socket); err != nil {
+		t.Fatalf("expected a stale socket after SIGKILL: %v", err)
+	}
+	b.Restart(t)
+	if _, err := b.Runtime().Version(ctx(t), &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSIGTERMExitsZero(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	if err := b.Stop(); err != nil {
+		t.Fatalf("want exit 0 on SIGTERM, got %v\n%s", err, b.Logs())
+	}
+	if !strings.Contains(b.Logs(), "shutting down") {
+		t.Fatalf("shutdown not logged:\n%s", b.Logs())
+	}
+}
+
+func TestSIGHUPReloadsWhatItCan(t *testing.T) {
+	b := harness.Start(t, harness.Options{})
+	orig, err := os.ReadFile(b.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// log_level is reloadable; root is not.
+	changed := strings.Replace(string(orig), `log_level = "debug"`, `log_level = "info"`, 1)
+	changed = strings.Replace(changed, `root = "`, `root = "/elsewhere`, 1)
+	if err := os.WriteFile(b.ConfigFile, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !b.WaitForLog("key=log_level", 10*time.Second) || !b.WaitForLog("needs a restart", 10*time.Second) {
+		t.Fatalf("reload not logged as expected:\n%s", b.Logs())
+	}
+	// At info level the per-RPC debug lines stop.
+	before := strings.Count(b.Logs(), "method=/runtime.v1.RuntimeService/Version")
+	if _, err := b.Runtime().Version(ctx(t), &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if after := strings.Count(b.Logs(), "method=/runtime.v1.RuntimeService/Version"); after != before {
+		t.Fatalf("log level still debug after reload (%d -> %d RPC lines)", before, after)
+	}
+
+	// A broken file on SIGHUP keeps the old configuration and the daemon.
+	if err := os.WriteFile(b.ConfigFile, []byte("log_level = \"loud\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !b.WaitForLog("configuration not reloaded", 10*time.Second) {
+		t.Fatalf("broken config on SIGHUP not reported:\n%s", b.Logs())
+	}
+	if _, err := b.Runtime().Version(ctx(t), &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatalf("berth stopped answering after a bad reload: %v", err)
+	}
+}
+
+// A bad configuration makes berth exit non-zero with one line naming the
+// file, the key and the reason.
+func TestBadConfigExitsWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	file := harness.WriteConfig(t, dir, harness.Options{Config: "[runtime.handlers.runc]\npath = \"runc\"\nroot = \"/run/x\"\n"})
+	out, err := exec.Command(harness.Binary(t), "--config", file).CombinedOutput()
+	if err == nil {
+		t.Fatalf("berth started with a bad config:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	want := "berth: " + file + `: runtime.handlers.runc.path: must be an absolute path, got "runc"`
+	if len(lines) != 1 || lines[0] != want {
+		t.Fatalf("want exactly\n%s\ngot\n%s", want, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "berth.sock")); err == nil {
+		t.Fatal("a berth with a bad config must not create its socket")
+	}
+}
+
+func TestConfigCommands(t *testing.T) {
+	bin := harness.Binary(t)
+	defaults, err := exec.Command(bin, "config").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "berth.toml")
+	if err := os.WriteFile(file, defaults, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dropIn := filepath.Join(dir, "berth.toml.d")
+	if err := os.MkdirAll(dropIn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mirror := "[registries.\"registry.k8s.io\"]\nmirrors = [\"127.0.0.1:5000/registry.k8s.io\"]\n"
+	if err := os.WriteFile(filepath.Join(dropIn, "50-mirror.toml"), []byte(mirror), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eff, err := exec.Command(bin, "--config", file, "--log-level", "warn", "config", "--effective").Output()
+	if err != nil {
+		t.Fatalf("the printed defaults must load back: %v", err)
+	}
+	for _, want := range []string{`log_level = "warn"`, `mirrors = ["127.0.0.1:5000/registry.k8s.io"]`, `[runtime.handlers.runc]`} {
+		if !strings.Contains(string(eff), want) {
+			t.Errorf("effective config lacks %q:\n%s", want, eff)
+		}
+	}
+	ver, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(ver), "berth version ") {
+		t.Fatalf("version: %v %s", err, ver)
+	}
+}
