@@ -36,6 +36,7 @@ type Config struct {
 	Conmon     ConmonConfig              `toml:"conmon" doc:"The conmon monitor run for every container."`
 	CNI        CNIConfig                 `toml:"cni" reload:"true" doc:"Pod networking through CNI plugins."`
 	Pause      PauseConfig               `toml:"pause" doc:"The process that holds each pod's namespaces."`
+	Image      ImageConfig               `toml:"image" doc:"Image pulls."`
 	Registries map[string]RegistryConfig `toml:"registries" reload:"true" doc:"Per-registry settings, keyed by host[:port] (e.g. \"registry.k8s.io\"). A table in a drop-in file replaces the whole entry of that registry."`
 }
 
@@ -70,6 +71,11 @@ type CNIConfig struct {
 type PauseConfig struct {
 	Command []string `toml:"command" doc:"Built-in pause: a static program run from an empty read-only rootfs; no image pull."`
 	Image   string   `toml:"image" doc:"Run this image's entrypoint instead of command; it is pinned (never garbage collected)."`
+}
+
+// ImageConfig tunes image pulls.
+type ImageConfig struct {
+	PullProgressTimeout Duration `toml:"pull_progress_timeout" doc:"Cancel a pull when no byte arrives for this long (\"0s\" never cancels)."`
 }
 
 // RegistryConfig says how to reach one registry.
@@ -120,5 +126,6 @@ func Default() *Config {
 			Timeout:    Duration{2 * time.Minute},
 		},
 		Pause: PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
+		Image: ImageConfig{PullProgressTimeout: Duration{time.Minute}},
 	}
 }

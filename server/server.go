@@ -5,7 +5,9 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // Server implements the CRI RuntimeService and ImageService. RPCs not built
@@ -26,20 +30,39 @@ type Server struct {
 	cfgMu sync.RWMutex
 	cfg   *config.Config
 
-	cni  *cni.Manager
-	grpc *grpc.Server
+	db     *store.Store
+	cni    *cni.Manager
+	images *image.Store
+	puller *image.Puller
+	grpc   *grpc.Server
 }
 
-// New builds the server for a validated configuration.
-func New(cfg *config.Config) *Server {
-	s := &Server{cfg: cfg, cni: cni.NewManager(cfg.CNI)}
+// New builds the server for a validated configuration: it opens the
+// metadata store under the root and loads what a previous run left.
+func New(cfg *config.Config) (*Server, error) {
+	db, err := store.Open(filepath.Join(cfg.Root, "berth.db"))
+	if err != nil {
+		return nil, err
+	}
+	images, err := image.NewStore(filepath.Join(cfg.Root, "images"), db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load image store: %w", err)
+	}
+	s := &Server{
+		cfg:    cfg,
+		db:     db,
+		cni:    cni.NewManager(cfg.CNI),
+		images: images,
+		puller: image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
+	}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(logUnary),
 		grpc.ChainStreamInterceptor(logStream),
 	)
 	runtimeapi.RegisterRuntimeServiceServer(s.grpc, s)
 	runtimeapi.RegisterImageServiceServer(s.grpc, s)
-	return s
+	return s, nil
 }
 
 // config returns the configuration in force (it changes on SIGHUP).
@@ -72,6 +95,9 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
 	case <-ctx.Done():
 		s.grpc.Stop()
 	}
+	if err := s.db.Close(); err != nil {
+		logrus.WithError(err).Warn("closing the metadata store")
+	}
 }
 
 // Reload applies a new configuration (SIGHUP): the reloadable keys take
@@ -89,6 +115,8 @@ func (s *Server) Reload(cur *config.Config) {
 			logrus.SetLevel(lvl)
 		case "cni":
 			s.cni.Reload(cur.CNI)
+		case "registries":
+			s.puller.SetRegistries(cur.Registries)
 		}
 		logrus.WithField("key", ch.Key).Info("config reloaded")
 	}

@@ -41,7 +41,11 @@ func serve(c *cli.Context) error {
 			return fmt.Errorf("create state dir: %w", err)
 		}
 	}
-	srv := server.New(cfg)
+	srv, err := server.New(cfg)
+	if err != nil {
+		l.Close()
+		return err
+	}
 
 	var metrics *http.Server
 	if cfg.MetricsAddress != "" {

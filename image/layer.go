@@ -1,0 +1,110 @@
+package image
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/go-archive"
+	"github.com/moby/go-archive/compression"
+)
+
+// unpackLayer downloads one layer, verifies it while it streams (the
+// compressed digest by go-containerregistry, the diff ID here) and unpacks it
+// into a temporary directory that is renamed into place only when complete.
+// Whiteouts become overlay whiteouts and opaque directories; go-archive
+// extracts through an os.Root, so no entry, symlink or hardlink can write
+// outside the layer directory.
+func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) error {
+	if s.hasLayer(diffID) {
+		return nil
+	}
+	hexID := strings.TrimPrefix(diffID, "sha256:")
+	tmp, err := os.MkdirTemp(s.layersDir(), ".tmp-"+hexID+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed into place
+
+	rc, err := layer.Compressed()
+	if err != nil {
+		return fmt.Errorf("fetch layer %s: %w", diffID, err)
+	}
+	defer rc.Close()
+	plain, err := compression.DecompressStream(ctxReader{ctx, rc})
+	if err != nil {
+		return fmt.Errorf("decompress layer %s: %w", diffID, err)
+	}
+	defer plain.Close()
+	h := sha256.New()
+	tee := io.TeeReader(plain, h)
+	if err := archive.Unpack(tee, tmp, &archive.TarOptions{WhiteoutFormat: archive.OverlayWhiteoutFormat}); err != nil {
+		return fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	// Read both streams to the end: the digest checks run at EOF.
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return fmt.Errorf("fetch layer %s: %w", diffID, err)
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("fetch layer %s: %w", diffID, err)
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID {
+		return fmt.Errorf("layer content is %s, the image config says %s", got, diffID)
+	}
+	usage, err := diskUsage(tmp)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.LayerDir(diffID)); err != nil {
+		if s.hasLayer(diffID) {
+			return nil
+		}
+		return err
+	}
+	return s.addLayer(diffID, usage)
+}
+
+// ctxReader stops a download as soon as its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
+}
+
+// diskUsage counts the bytes (allocated blocks) and inodes under dir.
+func diskUsage(dir string) (layerUsage, error) {
+	var u layerUsage
+	seen := map[uint64]bool{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok || seen[st.Ino] {
+			return nil
+		}
+		seen[st.Ino] = true
+		u.Inodes++
+		u.Bytes += uint64(st.Blocks) * 512
+		return nil
+	})
+	return u, err
+}

@@ -1,0 +1,273 @@
+package image
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berth-dev/berth/config"
+)
+
+// layerJobs bounds how many layers of one pull download at once.
+const layerJobs = 3
+
+// Auth is the registry credential a pull carries (the CRI AuthConfig).
+type Auth = authn.AuthConfig
+
+// Puller pulls images into a Store. Two pulls of the same reference share
+// one download; the download stops when every caller waiting for it has
+// gone, or when it makes no progress for the configured time.
+type Puller struct {
+	store *Store
+
+	cfgMu      sync.RWMutex
+	registries map[string]config.RegistryConfig
+	noProgress time.Duration
+
+	mu       sync.Mutex
+	inflight map[string]*pull
+}
+
+// pull is one download in flight, shared by its waiters.
+type pull struct {
+	waiters int
+	cancel  context.CancelCauseFunc
+	done    chan struct{}
+	img     *Image
+	err     error
+}
+
+// NewPuller returns a puller for the store with the given registry settings.
+func NewPuller(s *Store, registries map[string]config.RegistryConfig, noProgress time.Duration) *Puller {
+	return &Puller{store: s, registries: registries, noProgress: noProgress, inflight: map[string]*pull{}}
+}
+
+// SetRegistries replaces the registry settings (SIGHUP).
+func (p *Puller) SetRegistries(r map[string]config.RegistryConfig) {
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+	p.registries = r
+}
+
+// Pull fetches ref (unless an identical pull is already running, which it
+// joins) and returns the stored image.
+func (p *Puller) Pull(ctx context.Context, ref string, auth Auth) (*Image, error) {
+	r, err := ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	key := r.String()
+	p.mu.Lock()
+	pl := p.inflight[key]
+	if pl == nil {
+		work, cancel := context.WithCancelCause(context.Background())
+		pl = &pull{cancel: cancel, done: make(chan struct{})}
+		p.inflight[key] = pl
+		go func() {
+			pl.img, pl.err = p.fetch(work, r, auth)
+			cancel(nil)
+			p.mu.Lock()
+			delete(p.inflight, key)
+			p.mu.Unlock()
+			close(pl.done)
+		}()
+	}
+	pl.waiters++
+	p.mu.Unlock()
+
+	select {
+	case <-pl.done:
+		return pl.img, pl.err
+	case <-ctx.Done():
+		p.mu.Lock()
+		if pl.waiters--; pl.waiters == 0 {
+			pl.cancel(fmt.Errorf("every caller of the pull of %s went away: %w", key, context.Cause(ctx)))
+		}
+		p.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// fetch tries each location of the registry in turn (mirrors first) and
+// stores the image from the first that serves it.
+func (p *Puller) fetch(ctx context.Context, r Reference, auth Auth) (*Image, error) {
+	locations, err := p.locations(r.Host())
+	if err != nil {
+		return nil, err
+	}
+	log := logrus.WithField("image", r.String())
+	var errs pullErrors
+	for _, loc := range locations {
+		img, err := p.fetchFrom(ctx, r, loc, auth)
+		if err == nil {
+			return img, nil
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		log.WithError(err).WithField("location", loc.host).Debug("pull from location failed")
+		errs = append(errs, fmt.Errorf("%s: %w", loc.host, err))
+		if isNotFound(err) && loc.host == r.Host() {
+			return nil, fmt.Errorf("%w: %v", ErrNotFound, errs)
+		}
+	}
+	return nil, fmt.Errorf("pull %s: %w", r, errs)
+}
+
+// pullErrors is what each location answered; errors.Is sees every one.
+type pullErrors []error
+
+func (e pullErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e pullErrors) Unwrap() []error { return e }
+
+type location struct {
+	host     string // host[:port][/prefix]
+	insecure bool
+}
+
+// locations lists where to look for an image of registry host: its mirrors
+// in order, then the registry itself.
+func (p *Puller) locations(host string) ([]location, error) {
+	p.cfgMu.RLock()
+	defer p.cfgMu.RUnlock()
+	rc := p.registries[host]
+	if rc.Blocked {
+		return nil, fmt.Errorf("%w: %s", ErrBlocked, host)
+	}
+	var out []location
+	for _, m := range rc.Mirrors {
+		mhost, _, _ := strings.Cut(m, "/")
+		out = append(out, location{host: m, insecure: p.registries[mhost].Insecure})
+	}
+	return append(out, location{host: host, insecure: rc.Insecure}), nil
+}
+
+func (p *Puller) fetchFrom(ctx context.Context, r Reference, loc location, auth Auth) (*Image, error) {
+	ref, err := r.on(loc.host, loc.insecure)
+	if err != nil {
+		return nil, err
+	}
+	ctx, tracker, stop := p.watchProgress(ctx)
+	defer stop()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if loc.insecure {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
+	}
+	var authenticator authn.Authenticator = authn.Anonymous
+	if auth != (Auth{}) {
+		authenticator = authn.FromConfig(auth)
+	}
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuth(authenticator),
+		remote.WithTransport(progressTransport{tr, tracker}),
+		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}),
+	}
+	img, err := p.download(ctx, r, ref, opts)
+	if ctx.Err() != nil {
+		// The registry client's errors do not wrap the cause; say it plainly.
+		return nil, context.Cause(ctx)
+	}
+	if err == nil {
+		logrus.WithFields(logrus.Fields{"image": r.String(), "id": img.ID, "location": loc.host, "bytes": img.Size}).Info("image pulled")
+	}
+	return img, err
+}
+
+// download fetches the manifest (resolving an index to this platform), then
+// every layer not yet stored, and records the image.
+func (p *Puller) download(ctx context.Context, r Reference, ref name.Reference, opts []remote.Option) (*Image, error) {
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	img, err := desc.Image() // resolves an index to this platform
+	if err != nil {
+		return nil, err
+	}
+	configName, err := img.ConfigName()
+	if err != nil {
+		return nil, err
+	}
+	rawConfig, err := img.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) != len(cfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("image has %d layers but its config lists %d", len(layers), len(cfg.RootFS.DiffIDs))
+	}
+	diffIDs := make([]string, len(layers))
+	for i, d := range cfg.RootFS.DiffIDs {
+		diffIDs[i] = d.String()
+	}
+	release := p.store.lease(diffIDs)
+	defer release()
+
+	var size atomic.Uint64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(layerJobs)
+	for i, l := range layers {
+		g.Go(func() error {
+			n, err := l.Size()
+			if err != nil {
+				return err
+			}
+			size.Add(uint64(n))
+			return p.store.unpackLayer(gctx, l, diffIDs[i])
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	rec := &Image{
+		ID:          configName.String(),
+		Layers:      diffIDs,
+		Size:        size.Load(),
+		Config:      rawConfig,
+		RepoDigests: []string{r.DigestRef(desc.Digest.String())},
+		Pulled:      time.Now().UTC(),
+	}
+	if t := r.TagRef(); t != "" {
+		rec.RepoTags = []string{t}
+	}
+	return p.store.add(rec)
+}
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.StatusCode == http.StatusNotFound
+	}
+	return false
+}

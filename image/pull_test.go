@@ -1,0 +1,389 @@
+package image
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berth-dev/berth/config"
+)
+
+func TestPullStatusListRemove(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	img := testImage(t, v1.Config{User: "1002", Cmd: []string{"sh"}}, tarLayer(t, dir("bin/"), file("bin/a", "a")), tarLayer(t, file("etc/b", "b")))
+	repo := reg.push(t, "team/app:v1", img)
+	p, s := newPuller(t, nil)
+
+	got := mustPull(t, p, repo+":v1", Auth{})
+	wantID, _ := img.ConfigName()
+	if got.ID != wantID.String() || len(got.Layers) != 2 || got.Size == 0 {
+		t.Fatalf("unexpected image %+v", got)
+	}
+	manifestDigest, _ := img.Digest()
+	if len(got.RepoTags) != 1 || got.RepoTags[0] != reg.host()+"/team/app:v1" ||
+		len(got.RepoDigests) != 1 || got.RepoDigests[0] != reg.host()+"/team/app@"+manifestDigest.String() {
+		t.Fatalf("names: %v %v", got.RepoTags, got.RepoDigests)
+	}
+	for _, l := range got.Layers {
+		if _, err := os.Stat(s.LayerDir(l)); err != nil {
+			t.Fatalf("layer not unpacked: %v", err)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(s.LayerDir(got.Layers[0]), "bin/a")); err != nil || string(data) != "a" {
+		t.Fatalf("layer content: %q %v", data, err)
+	}
+
+	// Every kind of reference finds it.
+	hexID := strings.TrimPrefix(got.ID, "sha256:")
+	for _, ref := range []string{repo + ":v1", got.ID, hexID, hexID[:12], got.RepoDigests[0]} {
+		if found, err := s.Get(ref); err != nil || found.ID != got.ID {
+			t.Errorf("Get(%q) = %v, %v", ref, found, err)
+		}
+	}
+	if bytes, inodes := s.Usage(); bytes == 0 || inodes < 4 {
+		t.Fatalf("usage %d bytes %d inodes", bytes, inodes)
+	}
+
+	// A second tag, then removal tag by tag.
+	reg.push(t, "team/app:v2", img)
+	mustPull(t, p, repo+":v2", Auth{})
+	if imgs := s.List(); len(imgs) != 1 || len(imgs[0].RepoTags) != 2 {
+		t.Fatalf("want one image with two tags, got %+v", imgs)
+	}
+	if err := s.Remove(repo + ":v1"); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.Get(repo + ":v2"); err != nil || len(left.RepoTags) != 1 {
+		t.Fatalf("removing one tag must keep the image: %v %v", left, err)
+	}
+	if err := s.Remove(repo + ":v2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(got.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("image should be gone, got %v", err)
+	}
+	if err := s.Remove(got.ID); err != nil {
+		t.Fatalf("removing a missing image is not an error: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers"))
+	if len(entries) != 0 {
+		t.Fatalf("layers left after removing the last image: %v", entries)
+	}
+	if bytes, inodes := s.Usage(); bytes != 0 || inodes != 0 {
+		t.Fatalf("usage after removal: %d %d", bytes, inodes)
+	}
+}
+
+func TestPullSurvivesReopenAndSharesLayers(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	base := tarLayer(t, file("base", "shared"))
+	a := reg.push(t, "a:1", testImage(t, v1.Config{}, base, tarLayer(t, file("a", "a"))))
+	b := reg.push(t, "b:1", testImage(t, v1.Config{}, base, tarLayer(t, file("b", "b"))))
+	p, s := newPuller(t, nil)
+	ia := mustPull(t, p, a+":1", Auth{})
+	ib := mustPull(t, p, b+":1", Auth{})
+	if ia.Layers[0] != ib.Layers[0] {
+		t.Fatal("test images should share their base layer")
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers"))
+	if len(entries) != 3 {
+		t.Fatalf("a shared layer must be stored once: %d layer dirs", len(entries))
+	}
+	// Removing one image keeps the shared layer for the other.
+	if err := s.Remove(a + ":1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.LayerDir(ib.Layers[0])); err != nil {
+		t.Fatal("shared layer removed with the first image")
+	}
+
+	// Reopen: the image, its tags and layers come back; a stray temporary dir
+	// (an interrupted unpack) is cleaned.
+	stray := filepath.Join(s.Dir(), "layers", ".tmp-deadbeef-1")
+	if err := os.MkdirAll(stray, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := NewStore(s.Dir(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s2.Get(b + ":1"); err != nil || got.ID != ib.ID {
+		t.Fatalf("after reopen: %v %v", got, err)
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Fatal("temporary layer dir survived a restart")
+	}
+}
+
+func TestPullThroughMirrorWithPrefix(t *testing.T) {
+	mirror := newTestRegistry(t, nil)
+	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
+	mirror.push(t, "upstream.invalid/team/app:v1", img)
+	p, s := newPuller(t, map[string]config.RegistryConfig{
+		"upstream.invalid": {Mirrors: []string{"127.0.0.1:1/unreachable", mirror.host() + "/upstream.invalid"}},
+	})
+	got := mustPull(t, p, "upstream.invalid/team/app:v1", Auth{})
+	// Names stay the upstream's, whichever location served the image.
+	if got.RepoTags[0] != "upstream.invalid/team/app:v1" || !strings.HasPrefix(got.RepoDigests[0], "upstream.invalid/team/app@sha256:") {
+		t.Fatalf("names: %v %v", got.RepoTags, got.RepoDigests)
+	}
+	if _, err := s.Get("upstream.invalid/team/app:v1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPullBlockedAndInvalid(t *testing.T) {
+	p, _ := newPuller(t, map[string]config.RegistryConfig{"blocked.invalid": {Blocked: true}})
+	if _, err := p.Pull(context.Background(), "blocked.invalid/x:1", Auth{}); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("want ErrBlocked, got %v", err)
+	}
+	if _, err := p.Pull(context.Background(), "Not/Valid:ref:x", Auth{}); !errors.Is(err, ErrInvalidReference) {
+		t.Fatalf("want ErrInvalidReference, got %v", err)
+	}
+	reg := newTestRegistry(t, nil)
+	if _, err := p.Pull(context.Background(), reg.host()+"/missing:1", Auth{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want ErrNotFound for a missing image, got %v", err)
+	}
+}
+
+func basicAuth(user, pass string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func TestPullWithBasicAuth(t *testing.T) {
+	reg := newTestRegistry(t, basicAuth("alice", "s3cret"))
+	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
+	ref, _ := name.ParseReference(reg.host()+"/private:1", name.Insecure)
+	if err := remote.Write(ref, img, remote.WithAuth(&staticAuth{"alice", "s3cret"})); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := newPuller(t, nil)
+	if _, err := p.Pull(context.Background(), reg.host()+"/private:1", Auth{}); err == nil {
+		t.Fatal("pull without credentials must fail")
+	}
+	mustPull(t, p, reg.host()+"/private:1", Auth{Username: "alice", Password: "s3cret"})
+	// The "auth" form (base64 user:password) works too.
+	p2, _ := newPuller(t, nil)
+	mustPull(t, p2, reg.host()+"/private:1", Auth{Auth: base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))})
+}
+
+// bearerAuth is the token flow of Docker Hub and most registries: a 401 names
+// a token service; the token service checks basic credentials and issues a
+// token that the registry then accepts.
+func bearerAuth(t *testing.T, user, pass string) func(http.Handler) http.Handler {
+	const token = "tok-123"
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/token" {
+				if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				_ = json.NewEncoder(w).Encode(map[string]string{"token": token})
+				return
+			}
+			if r.Header.Get("Authorization") != "Bearer "+token {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+r.Host+`/token",service="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func TestPullWithBearerToken(t *testing.T) {
+	reg := newTestRegistry(t, bearerAuth(t, "bob", "pw"))
+	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
+	ref, _ := name.ParseReference(reg.host()+"/tok:1", name.Insecure)
+	if err := remote.Write(ref, img, remote.WithAuth(&staticAuth{"bob", "pw"})); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := newPuller(t, nil)
+	if _, err := p.Pull(context.Background(), reg.host()+"/tok:1", Auth{Username: "bob", Password: "wrong"}); err == nil {
+		t.Fatal("pull with wrong credentials must fail")
+	}
+	mustPull(t, p, reg.host()+"/tok:1", Auth{Username: "bob", Password: "pw"})
+}
+
+func TestPullInsecureTLSRegistry(t *testing.T) {
+	plain := newTestRegistry(t, nil)
+	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
+	plain.push(t, "tls:1", img)
+	// The same registry content behind a self-signed TLS server on 127.0.0.2,
+	// an address the registry client does not treat as plain-HTTP loopback.
+	tlsSrv := httptest.NewUnstartedServer(plain.srv.Config.Handler)
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv.Listener = l
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	host := l.Addr().String()
+
+	secure, _ := newPuller(t, nil)
+	if _, err := secure.Pull(context.Background(), host+"/tls:1", Auth{}); err == nil {
+		t.Fatal("a self-signed registry must be refused unless marked insecure")
+	}
+	insecure, _ := newPuller(t, map[string]config.RegistryConfig{host: {Insecure: true}})
+	mustPull(t, insecure, host+"/tls:1", Auth{})
+}
+
+func TestPullMultiPlatformIndex(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	amd := testImage(t, v1.Config{Cmd: []string{"amd64"}}, tarLayer(t, file("arch", "amd64")))
+	armCfg := testImage(t, v1.Config{Cmd: []string{"arm64"}}, tarLayer(t, file("arch", "arm64")))
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: armCfg, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+	)
+	ref, _ := name.ParseReference(reg.host()+"/multi:1", name.Insecure)
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	p, s := newPuller(t, nil)
+	got := mustPull(t, p, reg.host()+"/multi:1", Auth{})
+	wantID, _ := amd.ConfigName()
+	if got.ID != wantID.String() {
+		t.Fatalf("pulled %s, want the amd64 image %s", got.ID, wantID)
+	}
+	idxDigest, _ := idx.Digest()
+	if got.RepoDigests[0] != reg.host()+"/multi@"+idxDigest.String() {
+		t.Fatalf("repo digest should be the index's digest (what the user references), got %v", got.RepoDigests)
+	}
+	// Pulling by the index digest gives the same image.
+	if again := mustPull(t, p, reg.host()+"/multi@"+idxDigest.String(), Auth{}); again.ID != got.ID {
+		t.Fatal("pull by index digest resolved to another image")
+	}
+	data, _ := os.ReadFile(filepath.Join(s.LayerDir(got.Layers[0]), "arch"))
+	if string(data) != "amd64" {
+		t.Fatalf("unpacked the %q layer", data)
+	}
+}
+
+func TestConcurrentPullsDownloadOnce(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	reg.blobDelay.Store(int64(50 * time.Millisecond)) // keep the first pull in flight while the others join
+	img := testImage(t, v1.Config{}, tarLayer(t, file("1", "1")), tarLayer(t, file("2", "2")), tarLayer(t, file("3", "3")))
+	repo := reg.push(t, "conc:1", img)
+	reg.blobGets.Store(0)
+	p, s := newPuller(t, nil)
+
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i] = mustPull(t, p, repo+":1", Auth{}).ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("pulls disagree: %v", ids)
+		}
+	}
+	// One config blob plus three layers, fetched once in all.
+	if n := reg.blobGets.Load(); n != 4 {
+		t.Fatalf("%d blob downloads for 8 concurrent pulls, want 4", n)
+	}
+	if len(s.List()) != 1 {
+		t.Fatal("want one image")
+	}
+}
+
+// A pull whose caller goes away midway leaves nothing a later pull trusts:
+// no image record, no layer directory, no temporary directory; the retry
+// then succeeds.
+func TestPullCancelledMidwayThenRetried(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	img := testImage(t, v1.Config{}, tarLayer(t, file("1", strings.Repeat("x", 1<<20))), tarLayer(t, file("2", "2")))
+	repo := reg.push(t, "cancel:1", img)
+	reg.blobDelay.Store(int64(300 * time.Millisecond))
+	p, s := newPuller(t, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if _, err := p.Pull(ctx, repo+":1", Auth{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want DeadlineExceeded, got %v", err)
+	}
+	// The abandoned download winds down in the background.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		n := len(p.inflight)
+		p.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cancelled pull still in flight")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(s.List()) != 0 {
+		t.Fatal("a cancelled pull left an image record")
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers"))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			t.Fatalf("temporary dir left: %s", e.Name())
+		}
+	}
+
+	reg.blobDelay.Store(int64(0))
+	got := mustPull(t, p, repo+":1", Auth{})
+	if len(got.Layers) != 2 {
+		t.Fatal("retry did not complete")
+	}
+}
+
+func TestPullWithoutProgressIsCancelled(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	repo := reg.push(t, "stall:1", testImage(t, v1.Config{}, tarLayer(t, file("1", "1"))))
+	reg.blobDelay.Store(int64(3 * time.Second))
+	s := newStore(t)
+	p := NewPuller(s, nil, 500*time.Millisecond)
+	start := time.Now()
+	_, err := p.Pull(context.Background(), repo+":1", Auth{})
+	if !errors.Is(err, ErrNoProgress) {
+		t.Fatalf("want ErrNoProgress, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "no progress for 500ms") {
+		t.Fatalf("the error should say how long it waited: %v", err)
+	}
+	_ = start
+}
+
+type staticAuth struct{ user, pass string }
+
+func (a *staticAuth) Authorization() (*Auth, error) {
+	return &Auth{Username: a.user, Password: a.pass}, nil
+}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/berth-dev/berth/image"
+)
+
+// toStatus turns an error of the packages below into a gRPC status, keeping
+// its message: the person reading it needs the details.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	code := codes.Unknown
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, image.ErrNoProgress):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, image.ErrInvalidReference):
+		code = codes.InvalidArgument
+	case errors.Is(err, image.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, image.ErrBlocked):
+		code = codes.PermissionDenied
+	}
+	return status.Error(code, err.Error())
+}
+
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
