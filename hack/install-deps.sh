@@ -33,6 +33,8 @@ declare -A want=(
 	[make]=/usr/bin/make
 	[git]=/usr/bin/git
 	[ca-certificates]=/etc/ssl/certs/ca-certificates.crt
+	# go-archive decompresses gzip layers with unpigz when present (faster).
+	[pigz]=/usr/bin/unpigz
 )
 missing=()
 for pkg in "${!want[@]}"; do

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
+	"github.com/sirupsen/logrus"
 )
 
 // unpackLayer downloads one layer, verifies it while it streams (the
@@ -27,6 +29,7 @@ func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) 
 	if s.hasLayer(diffID) {
 		return nil
 	}
+	start := time.Now()
 	hexID := strings.TrimPrefix(diffID, "sha256:")
 	tmp, err := os.MkdirTemp(s.layersDir(), ".tmp-"+hexID+"-")
 	if err != nil {
@@ -63,6 +66,7 @@ func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) 
 	if err != nil {
 		return err
 	}
+	logrus.WithFields(logrus.Fields{"layer": diffID, "bytes": usage.Bytes, "duration": time.Since(start)}).Debug("layer unpacked")
 	if err := os.Rename(tmp, s.LayerDir(diffID)); err != nil {
 		if s.hasLayer(diffID) {
 			return nil

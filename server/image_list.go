@@ -27,12 +27,12 @@ func (s *Server) listImages(filter *runtimeapi.ImageFilter) ([]*runtimeapi.Image
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		return []*runtimeapi.Image{criImage(img)}, nil
+		return []*runtimeapi.Image{s.criImage(img)}, nil
 	}
 	stored := s.images.List()
 	out := make([]*runtimeapi.Image, len(stored))
 	for i, img := range stored {
-		out[i] = criImage(img)
+		out[i] = s.criImage(img)
 	}
 	return out, nil
 }

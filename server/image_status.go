@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,7 @@ func (s *Server) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &runtimeapi.ImageStatusResponse{Image: criImage(img)}
+	resp := &runtimeapi.ImageStatusResponse{Image: s.criImage(img)}
 	if req.GetVerbose() {
 		info, err := json.Marshal(map[string]any{"imageSpec": img.Config, "layers": img.Layers, "pulled": img.Pulled})
 		if err != nil {
@@ -39,15 +40,16 @@ func (s *Server) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusReq
 }
 
 // criImage is the CRI view of a stored image. The user comes from the
-// image's USER: a number is a uid, anything else a user name.
-func criImage(img *image.Image) *runtimeapi.Image {
+// image's USER: a number is a uid, anything else a user name. The configured
+// pause image is pinned: kubelet's image garbage collection leaves it alone.
+func (s *Server) criImage(img *image.Image) *runtimeapi.Image {
 	out := &runtimeapi.Image{
 		Id:          img.ID,
 		RepoTags:    img.RepoTags,
 		RepoDigests: img.RepoDigests,
 		Size:        img.Size,
 		Spec:        &runtimeapi.ImageSpec{Image: img.ID},
-		Pinned:      img.Pinned,
+		Pinned:      img.Pinned || s.isPauseImage(img),
 	}
 	var cfg v1.ConfigFile
 	if json.Unmarshal(img.Config, &cfg) == nil {
@@ -59,4 +61,16 @@ func criImage(img *image.Image) *runtimeapi.Image {
 		}
 	}
 	return out
+}
+
+func (s *Server) isPauseImage(img *image.Image) bool {
+	pause := s.config().Pause.Image
+	if pause == "" {
+		return false
+	}
+	ref, err := image.ParseReference(pause)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(img.RepoTags, ref.TagRef()) || (ref.Digest != "" && slices.Contains(img.RepoDigests, ref.DigestRef(ref.Digest)))
 }

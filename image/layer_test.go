@@ -1,0 +1,123 @@
+package image
+
+import (
+	"archive/tar"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+)
+
+// OCI whiteouts in an upper layer must hide the lower layer's files in the
+// mounted rootfs: a deleted file is gone, a replaced directory is opaque.
+func TestWhiteoutsHideLowerLayerInOverlay(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	lower := tarLayer(t, file("gone", "x"), dir("d/"), file("d/old", "old"), file("kept", "k"))
+	upper := tarLayer(t, file(".wh.gone", ""), dir("d/"), file("d/.wh..wh..opq", ""), file("d/new", "new"))
+	repo := reg.push(t, "wh:1", testImage(t, v1.Config{}, lower, upper))
+	p, s := newPuller(t, nil)
+	img := mustPull(t, p, repo+":1", Auth{})
+
+	// On disk: overlay's own whiteout formats.
+	upperDir := s.LayerDir(img.Layers[1])
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(upperDir, "gone"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {
+		t.Fatalf("want a 0/0 character device whiteout for 'gone', got mode %o rdev %d err %v", st.Mode, st.Rdev, err)
+	}
+	buf := make([]byte, 8)
+	n, err := unix.Lgetxattr(filepath.Join(upperDir, "d"), "trusted.overlay.opaque", buf)
+	if err != nil || string(buf[:n]) != "y" {
+		t.Fatalf("want d marked opaque, got %q %v", buf[:n], err)
+	}
+
+	// Mounted: what a container sees.
+	mnt := t.TempDir()
+	opts := "lowerdir=" + upperDir + ":" + s.LayerDir(img.Layers[0])
+	if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, opts); err != nil {
+		t.Fatalf("mount overlay: %v", err)
+	}
+	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	for path, want := range map[string]bool{"gone": false, "d/old": false, "d/new": true, "kept": true} {
+		_, err := os.Stat(filepath.Join(mnt, path))
+		if (err == nil) != want {
+			t.Errorf("%s: present=%v, want %v", path, err == nil, want)
+		}
+	}
+}
+
+// A hostile layer never writes outside its directory, and a failed unpack
+// leaves neither the layer nor a temporary directory behind.
+func TestHostileLayersRejected(t *testing.T) {
+	outside := t.TempDir()
+	cases := map[string][]tarEntry{
+		"dot-dot path":         {file("../../../../"+strings.TrimPrefix(outside, "/")+"/traversal", "pwned")},
+		"relative symlink dir": {symlink("rel", "../../../../../../../../"+strings.TrimPrefix(outside, "/")), file("rel/through-rel", "pwned")},
+		"hardlink out":         {{name: "hl", typ: tar.TypeLink, linkname: "../../../../etc/passwd", mode: 0o644}},
+	}
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			reg := newTestRegistry(t, nil)
+			repo := reg.push(t, "evil:1", testImage(t, v1.Config{}, tarLayer(t, entries...)))
+			p, s := newPuller(t, nil)
+			_, err := p.Pull(t.Context(), repo+":1", Auth{})
+			written, _ := os.ReadDir(outside)
+			if len(written) != 0 {
+				t.Fatalf("a layer wrote outside its directory: %v", written)
+			}
+			if err == nil {
+				t.Fatal("hostile layer accepted")
+			}
+			entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers"))
+			if len(entries) != 0 {
+				t.Fatalf("a failed unpack left %v", entries)
+			}
+		})
+	}
+}
+
+// Ownership, modes (setuid included), hardlinks and symlinks survive the unpack.
+func TestUnpackKeepsMetadata(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	layer := tarLayer(t,
+		dir("usr/"),
+		tarEntry{name: "usr/nnp", typ: tar.TypeReg, body: "bin", mode: 0o4755},
+		tarEntry{name: "usr/hard", typ: tar.TypeLink, linkname: "usr/nnp", mode: 0o4755},
+		symlink("usr/soft", "nnp"),
+	)
+	repo := reg.push(t, "meta:1", testImage(t, v1.Config{}, layer))
+	p, s := newPuller(t, nil)
+	img := mustPull(t, p, repo+":1", Auth{})
+	root := s.LayerDir(img.Layers[0])
+	st, err := os.Stat(filepath.Join(root, "usr/nnp"))
+	if err != nil || st.Mode()&os.ModeSetuid == 0 || st.Mode().Perm() != 0o755 {
+		t.Fatalf("setuid lost: %v %v", st.Mode(), err)
+	}
+	var a, b unix.Stat_t
+	if unix.Stat(filepath.Join(root, "usr/nnp"), &a) != nil || unix.Stat(filepath.Join(root, "usr/hard"), &b) != nil || a.Ino != b.Ino {
+		t.Fatal("hardlink not kept")
+	}
+	if target, err := os.Readlink(filepath.Join(root, "usr/soft")); err != nil || target != "nnp" {
+		t.Fatalf("symlink: %q %v", target, err)
+	}
+}
+
+// An absolute symlink means what it means inside the container: it resolves
+// against the layer root (as a chroot would), so writing through it lands
+// inside the layer, never on the host path it names.
+func TestAbsoluteSymlinkResolvesInsideLayer(t *testing.T) {
+	outside := t.TempDir()
+	reg := newTestRegistry(t, nil)
+	repo := reg.push(t, "abs:1", testImage(t, v1.Config{}, tarLayer(t, symlink("link", outside), file("link/through", "data"))))
+	p, s := newPuller(t, nil)
+	img := mustPull(t, p, repo+":1", Auth{})
+	if written, _ := os.ReadDir(outside); len(written) != 0 {
+		t.Fatalf("a layer wrote outside its directory: %v", written)
+	}
+	data, err := os.ReadFile(filepath.Join(s.LayerDir(img.Layers[0]), outside, "through"))
+	if err != nil || string(data) != "data" {
+		t.Fatalf("want the file inside the layer at %s/through: %q %v", outside, data, err)
+	}
+}

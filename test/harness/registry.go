@@ -1,0 +1,42 @@
+package harness
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berth-dev/berth/test/registry"
+)
+
+var (
+	catalogueOnce sync.Once
+	catalogue     []registry.Image
+	catalogueErr  error
+)
+
+// Registry serves the critest image catalogue on 127.0.0.1 for the rest of
+// the test. The catalogue is built once per test process.
+func Registry(t testing.TB) *registry.Server {
+	t.Helper()
+	catalogueOnce.Do(func() { catalogue, catalogueErr = registry.Catalogue(registry.DefaultBusyboxRoot()) })
+	if catalogueErr != nil {
+		t.Fatalf("build test images: %v", catalogueErr)
+	}
+	srv, err := registry.Start("127.0.0.1:0", catalogue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// MirrorConfig is the berth TOML that makes srv a mirror of every upstream
+// registry critest pulls from.
+func MirrorConfig(srv *registry.Server) string {
+	var b strings.Builder
+	for _, host := range registry.UpstreamHosts {
+		fmt.Fprintf(&b, "[registries.%q]\nmirrors = [%q]\n", host, registry.MirrorPrefix(srv.Addr(), host))
+	}
+	return b.String()
+}

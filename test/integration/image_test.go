@@ -1,0 +1,130 @@
+//go:build integration
+
+package integration
+
+import (
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/test/harness"
+)
+
+func pullImage(t *testing.T, b *harness.Berth, ref string) string {
+	t.Helper()
+	resp, err := b.Image().PullImage(ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
+	if err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	return resp.ImageRef
+}
+
+func imageStatus(t *testing.T, b *harness.Berth, ref string) *runtimeapi.Image {
+	t.Helper()
+	resp, err := b.Image().ImageStatus(ctx(t), &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Image
+}
+
+// Images pulled through the configured mirror keep their upstream names,
+// survive a crash of berth, and are listed, inspected and removed.
+func TestImagesThroughMirrorSurviveCrash(t *testing.T) {
+	reg := harness.Registry(t)
+	b := harness.Start(t, harness.Options{Config: harness.MirrorConfig(reg)})
+
+	const busybox = "registry.k8s.io/e2e-test-images/busybox:1.29-2"
+	const pause = "k8s.gcr.io/pause:3.9"
+	id := pullImage(t, b, busybox)
+	pullImage(t, b, pause)
+	pullImage(t, b, "registry.k8s.io/pause:3.9")
+
+	st := imageStatus(t, b, busybox)
+	if st.GetId() != id || len(st.RepoTags) != 1 || st.RepoTags[0] != busybox || st.Size == 0 {
+		t.Fatalf("status: %+v", st)
+	}
+	pauseSt := imageStatus(t, b, pause)
+	if len(pauseSt.RepoTags) != 2 {
+		t.Fatalf("the same pause image from two registries must carry both tags, got %v", pauseSt.RepoTags)
+	}
+	if u := imageStatus(t, b, "gcr.io/k8s-staging-cri-tools/test-image-user-uid:latest"); u != nil {
+		t.Fatal("an image never pulled must have an empty status")
+	}
+	pullImage(t, b, "gcr.io/k8s-staging-cri-tools/test-image-user-uid")
+	if u := imageStatus(t, b, "gcr.io/k8s-staging-cri-tools/test-image-user-uid"); u.GetUid().GetValue() != 1002 {
+		t.Fatalf("uid from the image's USER: got %+v", u)
+	}
+
+	fs, err := b.Image().ImageFsInfo(ctx(t), &runtimeapi.ImageFsInfoRequest{})
+	if err != nil || len(fs.ImageFilesystems) != 1 || fs.ImageFilesystems[0].UsedBytes.GetValue() == 0 {
+		t.Fatalf("imagefsinfo: %v %v", fs, err)
+	}
+
+	b.Kill()
+	b.Restart(t)
+	list, err := b.Image().ListImages(ctx(t), &runtimeapi.ListImagesRequest{})
+	if err != nil || len(list.Images) != 3 {
+		t.Fatalf("after a crash want the 3 images back, got %v %v", list, err)
+	}
+	if st := imageStatus(t, b, id); st.GetId() != id {
+		t.Fatal("image lost by the crash")
+	}
+
+	// Remove by one tag keeps the image under the other.
+	if _, err := b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: pause}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := imageStatus(t, b, "registry.k8s.io/pause:3.9"); st == nil || len(st.RepoTags) != 1 {
+		t.Fatalf("other tag lost: %v", st)
+	}
+	if _, err := b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: id}}); err != nil {
+		t.Fatal(err)
+	}
+	if imageStatus(t, b, busybox) != nil {
+		t.Fatal("image still there after removal by ID")
+	}
+	if _, err := b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: id}}); err != nil {
+		t.Fatalf("removing a missing image must succeed: %v", err)
+	}
+}
+
+func TestPullErrorsHaveClearCodes(t *testing.T) {
+	reg := harness.Registry(t)
+	b := harness.Start(t, harness.Options{Config: harness.MirrorConfig(reg) + "[registries.\"blocked.example\"]\nblocked = true\n"})
+	cases := map[string]codes.Code{
+		"":                                     codes.InvalidArgument,
+		"UPPER/case:1":                         codes.InvalidArgument,
+		"blocked.example/x:1":                  codes.PermissionDenied,
+		reg.Addr() + "/registry.k8s.io/none:1": codes.NotFound,
+	}
+	for ref, want := range cases {
+		_, err := b.Image().PullImage(ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
+		if status.Code(err) != want {
+			t.Errorf("pull %q: want %v, got %v", ref, want, err)
+		}
+	}
+}
+
+func TestConcurrentPullsThroughBerth(t *testing.T) {
+	reg := harness.Registry(t)
+	b := harness.Start(t, harness.Options{Config: harness.MirrorConfig(reg)})
+	var wg sync.WaitGroup
+	ids := make([]string, 6)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i] = pullImage(t, b, "registry.k8s.io/e2e-test-images/nginx:1.14-2")
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("concurrent pulls disagree: %v", ids)
+		}
+	}
+}
