@@ -14,7 +14,7 @@ TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod
 PREFIX ?= /usr/local
 CNI_CONF_DIR ?= /etc/cni/net.d
 
-.PHONY: all build deps tools install cni-config run test unit integration critest critest-progress lint clean
+.PHONY: all build deps tools install cni-config run test unit integration critest critest-progress bench lint clean
 
 all: build
 
@@ -67,6 +67,10 @@ critest-progress:
 # The whole critest, nothing skipped: shows how far berth is.
 critest: deps build tools
 	BIN=$(BIN) test/critest/run.sh
+
+# Benchmarks (never timed assertions in tests): image pull throughput.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./image/
 
 lint:
 	$(GO) vet ./...

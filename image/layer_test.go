@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 )
 
@@ -119,5 +123,23 @@ func TestAbsoluteSymlinkResolvesInsideLayer(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(s.LayerDir(img.Layers[0]), outside, "through"))
 	if err != nil || string(data) != "data" {
 		t.Fatalf("want the file inside the layer at %s/through: %q %v", outside, data, err)
+	}
+}
+
+// gzip, zstd and uncompressed layers all unpack.
+func TestLayerCompressions(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	layers := []v1.Layer{
+		tarLayer(t, file("gzip", "g")),
+		tarLayerWith(t, []tarEntry{file("zstd", "z")}, tarball.WithCompression(compression.ZStd)),
+		static.NewLayer(rawTar(t, file("plain", "p")), types.OCIUncompressedLayer),
+	}
+	repo := reg.push(t, "comp:1", testImage(t, v1.Config{}, layers...))
+	p, s := newPuller(t, nil)
+	img := mustPull(t, p, repo+":1", Auth{})
+	for i, name := range []string{"gzip", "zstd", "plain"} {
+		if _, err := os.Stat(filepath.Join(s.LayerDir(img.Layers[i]), name)); err != nil {
+			t.Errorf("%s layer: %v", name, err)
+		}
 	}
 }

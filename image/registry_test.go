@@ -45,6 +45,13 @@ func symlink(name, target string) tarEntry {
 
 func tarLayer(t testing.TB, entries ...tarEntry) v1.Layer {
 	t.Helper()
+	return tarLayerWith(t, entries)
+}
+
+// tarLayerWith builds a layer from entries with the given go-containerregistry
+// layer options (compression).
+func tarLayerWith(t testing.TB, entries []tarEntry, opts ...tarball.LayerOption) v1.Layer {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
@@ -60,11 +67,26 @@ func tarLayer(t testing.TB, entries ...tarEntry) v1.Layer {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// rawTar is the uncompressed tar of entries.
+func rawTar(t testing.TB, entries ...tarEntry) []byte {
+	t.Helper()
+	rc, err := tarLayer(t, entries...).Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func testImage(t testing.TB, cfg v1.Config, layers ...v1.Layer) v1.Image {

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -72,6 +73,25 @@ func TestImagesThroughMirrorSurviveCrash(t *testing.T) {
 	}
 	if st := imageStatus(t, b, id); st.GetId() != id {
 		t.Fatal("image lost by the crash")
+	}
+	stream, err := b.Image().StreamImages(ctx(t), &runtimeapi.StreamImagesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamed := 0
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			break
+		}
+		streamed += len(msg.Images)
+	}
+	if streamed != 3 {
+		t.Fatalf("StreamImages sent %d images, want 3", streamed)
+	}
+	verbose, err := b.Image().ImageStatus(ctx(t), &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: busybox}, Verbose: true})
+	if err != nil || !strings.Contains(verbose.Info["info"], `"imageSpec"`) || !strings.Contains(verbose.Info["info"], `"Cmd"`) {
+		t.Fatalf("verbose status should carry the image config: %v %v", verbose.GetInfo(), err)
 	}
 
 	// Remove by one tag keeps the image under the other.
