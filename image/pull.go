@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -215,7 +216,7 @@ func (p *Puller) download(ctx context.Context, r Reference, ref name.Reference, 
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := img.ConfigFile()
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
 	if err != nil {
 		return nil, err
 	}

@@ -237,16 +237,12 @@ func (s *Store) add(img *Image) (*Image, error) {
 
 // Get finds an image by tag ("repo:tag", short names normalized), digest
 // reference ("repo@sha256:..."), ID ("sha256:<hex>" or "<hex>") or a unique
-// prefix of the ID's hex. Images are returned by value-copy pointer: callers
-// must not modify them.
+// prefix of the ID's hex. The store replaces records instead of changing
+// them, so callers may keep the result but must not modify it.
 func (s *Store) Get(ref string) (*Image, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	img, err := s.getLocked(ref)
-	if err != nil {
-		return nil, err
-	}
-	return img, nil
+	return s.getLocked(ref)
 }
 
 func (s *Store) getLocked(ref string) (*Image, error) {
