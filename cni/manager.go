@@ -15,6 +15,8 @@ import (
 // directory when it changes, so NetworkReady follows the files without a
 // restart, and can be given a new configuration on SIGHUP.
 type Manager struct {
+	cacheDir string // libcni's cache of ADD results and configs, for DEL
+
 	mu      sync.Mutex
 	cfg     config.CNIConfig
 	stamp   string // fingerprint of the conf dir the cached result was read from
@@ -22,9 +24,16 @@ type Manager struct {
 	err     error
 }
 
-// NewManager returns a manager for the given CNI configuration.
-func NewManager(cfg config.CNIConfig) *Manager {
-	return &Manager{cfg: cfg}
+// NewManager returns a manager for the given CNI configuration; libcni keeps
+// what DEL needs under cacheDir.
+func NewManager(cfg config.CNIConfig, cacheDir string) *Manager {
+	return &Manager{cfg: cfg, cacheDir: cacheDir}
+}
+
+func (m *Manager) config() config.CNIConfig {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg
 }
 
 // Reload replaces the configuration (SIGHUP).

@@ -29,7 +29,7 @@ func TestManagerFollowsConfDir(t *testing.T) {
 	confDir, pluginDir := t.TempDir(), t.TempDir()
 	writePlugin(t, pluginDir, "bridge")
 	writePlugin(t, pluginDir, "portmap")
-	m := NewManager(config.CNIConfig{ConfDir: confDir, PluginDirs: []string{filepath.Join(t.TempDir(), "none"), pluginDir}})
+	m := NewManager(config.CNIConfig{ConfDir: confDir, PluginDirs: []string{filepath.Join(t.TempDir(), "none"), pluginDir}}, t.TempDir())
 
 	if err := m.Ready(); err == nil || !strings.Contains(err.Error(), "no CNI network config found") {
 		t.Fatalf("empty dir: want not ready, got %v", err)
@@ -75,7 +75,7 @@ func TestManagerDefaultNetworkAndSingleConf(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m := NewManager(config.CNIConfig{ConfDir: confDir, PluginDirs: []string{pluginDir}, DefaultNetwork: "pods"})
+	m := NewManager(config.CNIConfig{ConfDir: confDir, PluginDirs: []string{pluginDir}, DefaultNetwork: "pods"}, t.TempDir())
 	net, err := m.Network()
 	if err != nil || net.Name != "pods" || len(net.Plugins) != 1 {
 		t.Fatalf("want single-plugin network pods, got %+v, %v", net, err)

@@ -36,6 +36,7 @@ type Config struct {
 	Conmon     ConmonConfig              `toml:"conmon" doc:"The conmon monitor run for every container."`
 	CNI        CNIConfig                 `toml:"cni" reload:"true" doc:"Pod networking through CNI plugins."`
 	Pause      PauseConfig               `toml:"pause" doc:"The process that holds each pod's namespaces."`
+	Pod        PodConfig                 `toml:"pod" doc:"Per-pod resources berth sets up."`
 	Image      ImageConfig               `toml:"image" doc:"Image pulls."`
 	Registries map[string]RegistryConfig `toml:"registries" reload:"true" doc:"Per-registry settings, keyed by host[:port] (e.g. \"registry.k8s.io\"). A table in a drop-in file replaces the whole entry of that registry."`
 }
@@ -71,6 +72,11 @@ type CNIConfig struct {
 type PauseConfig struct {
 	Command []string `toml:"command" doc:"Built-in pause: a static program run from an empty read-only rootfs; no image pull."`
 	Image   string   `toml:"image" doc:"Run this image's entrypoint instead of command; it is pinned (never garbage collected)."`
+}
+
+// PodConfig tunes what every pod sandbox gets.
+type PodConfig struct {
+	ShmSize int64 `toml:"shm_size" doc:"Size in bytes of each pod's /dev/shm tmpfs (pods with host IPC use the host's)."`
 }
 
 // ImageConfig tunes image pulls.
@@ -126,6 +132,7 @@ func Default() *Config {
 			Timeout:    Duration{2 * time.Minute},
 		},
 		Pause: PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
+		Pod:   PodConfig{ShmSize: 64 << 20},
 		Image: ImageConfig{PullProgressTimeout: Duration{time.Minute}},
 	}
 }

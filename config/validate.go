@@ -58,6 +58,9 @@ func (c *Config) validate(src Sources) error {
 	if c.Pause.Image == "" && (len(c.Pause.Command) == 0 || !filepath.IsAbs(c.Pause.Command[0])) {
 		return fail("pause.command", "must start with an absolute path when pause.image is empty, got %q", c.Pause.Command)
 	}
+	if c.Pod.ShmSize <= 0 {
+		return fail("pod.shm_size", "must be a positive number of bytes, got %d", c.Pod.ShmSize)
+	}
 	if c.Image.PullProgressTimeout.Duration < 0 {
 		return fail("image.pull_progress_timeout", "must not be negative, got %s", c.Image.PullProgressTimeout.Duration)
 	}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/sandbox"
 )
 
 // toStatus turns an error of the packages below into a gRPC status, keeping
@@ -25,9 +26,9 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
-	case errors.Is(err, image.ErrInvalidReference):
+	case errors.Is(err, image.ErrInvalidReference), errors.Is(err, sandbox.ErrInvalid):
 		code = codes.InvalidArgument
-	case errors.Is(err, image.ErrNotFound):
+	case errors.Is(err, image.ErrNotFound), errors.Is(err, sandbox.ErrNotFound):
 		code = codes.NotFound
 	case errors.Is(err, image.ErrBlocked):
 		code = codes.PermissionDenied

@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/sandbox"
 )
 
 // Server implements the CRI RuntimeService and ImageService. RPCs not built
@@ -30,11 +31,12 @@ type Server struct {
 	cfgMu sync.RWMutex
 	cfg   *config.Config
 
-	db     *store.Store
-	cni    *cni.Manager
-	images *image.Store
-	puller *image.Puller
-	grpc   *grpc.Server
+	db        *store.Store
+	cni       *cni.Manager
+	images    *image.Store
+	puller    *image.Puller
+	sandboxes *sandbox.Manager
+	grpc      *grpc.Server
 }
 
 // New builds the server for a validated configuration: it opens the
@@ -49,12 +51,26 @@ func New(cfg *config.Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("load image store: %w", err)
 	}
+	net := cni.NewManager(cfg.CNI, filepath.Join(cfg.Root, "cni"))
+	sandboxes, err := sandbox.NewManager(context.Background(), sandbox.Options{
+		RunRoot:      cfg.RunRoot,
+		CgroupDriver: cfg.CgroupDriver,
+		Pause:        cfg.Pause,
+		ShmSize:      cfg.Pod.ShmSize,
+		Handlers:     cfg.Runtime.Handlers,
+		Default:      cfg.Runtime.DefaultHandler,
+	}, db, net)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load pod sandboxes: %w", err)
+	}
 	s := &Server{
-		cfg:    cfg,
-		db:     db,
-		cni:    cni.NewManager(cfg.CNI),
-		images: images,
-		puller: image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
+		cfg:       cfg,
+		db:        db,
+		cni:       net,
+		images:    images,
+		puller:    image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
+		sandboxes: sandboxes,
 	}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(logUnary),

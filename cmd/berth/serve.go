@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/version"
 	"github.com/berth-dev/berth/server"
 )
@@ -40,6 +41,12 @@ func serve(c *cli.Context) error {
 			l.Close()
 			return fmt.Errorf("create state dir: %w", err)
 		}
+	}
+	// Pause processes and monitors are re-parented to berth, which reaps
+	// them at once instead of leaving them to a slow init.
+	if err := reaper.Start(); err != nil {
+		l.Close()
+		return fmt.Errorf("become child subreaper: %w", err)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

@@ -1,0 +1,116 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Where a pod with no DNS config, or on the host network, gets its files.
+var (
+	hostResolvConf = "/etc/resolv.conf"
+	hostHosts      = "/etc/hosts"
+)
+
+// writePodFiles writes the hostname, hosts and resolv.conf files the pod's
+// containers bind-mount.
+func writePodFiles(rec *Record) error {
+	cfg := &rec.Config
+	hostname, err := podHostname(cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(rec.HostnamePath(), hostname+"\n"); err != nil {
+		return err
+	}
+	hosts, err := hostsFile(cfg, hostname, rec.PrimaryIP())
+	if err != nil {
+		return err
+	}
+	if err := writeFile(rec.HostsPath(), hosts); err != nil {
+		return err
+	}
+	resolv, err := resolvConf(cfg.DNS)
+	if err != nil {
+		return err
+	}
+	return writeFile(rec.ResolvConfPath(), resolv)
+}
+
+// podHostname is the pod's hostname: the host's on the host network (the
+// pod shares the host's UTS namespace there), else the one asked for, else
+// the pod name.
+func podHostname(cfg *Config) (string, error) {
+	if cfg.Namespaces.HostNetwork {
+		return os.Hostname()
+	}
+	if cfg.Hostname != "" {
+		return cfg.Hostname, nil
+	}
+	return cfg.Name, nil
+}
+
+func hostsFile(cfg *Config, hostname, ip string) (string, error) {
+	if cfg.Namespaces.HostNetwork {
+		data, err := os.ReadFile(hostHosts)
+		if err != nil {
+			return "", fmt.Errorf("read host's hosts file: %w", err)
+		}
+		return string(data), nil
+	}
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	b.WriteString("fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
+	if ip != "" {
+		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
+	}
+	return b.String(), nil
+}
+
+// resolvConf renders the pod's DNS config, or copies the host's when the
+// config is empty (kubelet's "Default" DNS policy sends the host's anyway).
+func resolvConf(dns DNSConfig) (string, error) {
+	if len(dns.Servers) == 0 && len(dns.Searches) == 0 && len(dns.Options) == 0 {
+		data, err := os.ReadFile(hostResolvConf)
+		if err != nil && !os.IsNotExist(err) {
+			return "", fmt.Errorf("read host's resolv.conf: %w", err)
+		}
+		return string(data), nil
+	}
+	var b strings.Builder
+	if len(dns.Searches) > 0 {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(dns.Searches, " "))
+	}
+	for _, s := range dns.Servers {
+		fmt.Fprintf(&b, "nameserver %s\n", s)
+	}
+	if len(dns.Options) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(dns.Options, " "))
+	}
+	return b.String(), nil
+}
+
+// writeFile replaces path atomically; containers see a whole file or none.
+func writeFile(path, content string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	_, err = tmp.WriteString(content)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/names"
+	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/oci"
+)
+
+const bucket = "sandboxes"
+
+// PodContainers stops and removes the containers of a pod; the container
+// manager implements it. Stop and remove of a sandbox go through it first.
+type PodContainers interface {
+	StopPodContainers(ctx context.Context, sandboxID string) error
+	RemovePodContainers(ctx context.Context, sandboxID string) error
+}
+
+// Options is what the manager needs from berth's configuration.
+type Options struct {
+	RunRoot      string
+	CgroupDriver string
+	Pause        config.PauseConfig
+	ShmSize      int64
+	Handlers     map[string]config.RuntimeHandler
+	Default      string // default handler name
+}
+
+// Manager owns every pod sandbox of the node.
+type Manager struct {
+	opts       Options
+	db         *store.Store
+	cni        *cni.Manager
+	names      *names.Registry
+	containers PodContainers
+
+	mu        sync.RWMutex // guards sandboxes; never held across slow work
+	sandboxes map[string]*Sandbox
+}
+
+// NewManager loads the sandboxes a previous run left and rolls back those
+// it left half-created.
+func NewManager(ctx context.Context, opts Options, db *store.Store, net *cni.Manager) (*Manager, error) {
+	m := &Manager{opts: opts, db: db, cni: net, names: names.New(), sandboxes: map[string]*Sandbox{}}
+	for _, d := range []string{m.nsDir(), m.sandboxesDir()} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	if err := preparePauseRootfs(m.pauseRootfs()); err != nil {
+		return nil, fmt.Errorf("prepare pause rootfs: %w", err)
+	}
+	if err := m.restore(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetContainers connects the container manager.
+func (m *Manager) SetContainers(c PodContainers) { m.containers = c }
+
+func (m *Manager) nsDir() string        { return filepath.Join(m.opts.RunRoot, "ns") }
+func (m *Manager) sandboxesDir() string { return filepath.Join(m.opts.RunRoot, "sandboxes") }
+func (m *Manager) pauseRootfs() string  { return filepath.Join(m.opts.RunRoot, "pause-rootfs") }
+
+// runtime returns the OCI runtime of a handler name ("" = the default).
+func (m *Manager) runtime(handler string) (*oci.Runtime, string, error) {
+	if handler == "" {
+		handler = m.opts.Default
+	}
+	h, ok := m.opts.Handlers[handler]
+	if !ok {
+		known := make([]string, 0, len(m.opts.Handlers))
+		for name := range m.opts.Handlers {
+			known = append(known, name)
+		}
+		sort.Strings(known)
+		return nil, "", invalidf("unknown runtime handler %q; configured: %s", handler, strings.Join(known, ", "))
+	}
+	return oci.NewRuntime(handler, h), handler, nil
+}
+
+// Get finds a sandbox by ID or unique ID prefix.
+func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
+	if idOrPrefix == "" {
+		return nil, fmt.Errorf("%w: empty ID", ErrNotFound)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if sb, ok := m.sandboxes[idOrPrefix]; ok {
+		return sb, nil
+	}
+	var found *Sandbox
+	for id, sb := range m.sandboxes {
+		if strings.HasPrefix(id, idOrPrefix) {
+			if found != nil {
+				return nil, fmt.Errorf("%w: ID prefix %q matches more than one sandbox", ErrInvalid, idOrPrefix)
+			}
+			found = sb
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, idOrPrefix)
+	}
+	return found, nil
+}
+
+// List returns a snapshot of every sandbox.
+func (m *Manager) List() []Record {
+	m.mu.RLock()
+	all := make([]*Sandbox, 0, len(m.sandboxes))
+	for _, sb := range m.sandboxes {
+		all = append(all, sb)
+	}
+	m.mu.RUnlock()
+	out := make([]Record, len(all))
+	for i, sb := range all {
+		out[i] = sb.Snapshot()
+	}
+	return out
+}
+
+func (m *Manager) save(rec Record) error {
+	return m.db.Put(bucket, rec.ID, rec)
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// restore loads the records of a previous run. A sandbox whose pause
+// process is gone is not ready; one left half-created is rolled back.
+func (m *Manager) restore(ctx context.Context) error {
+	var recs []Record
+	err := m.db.ForEach(bucket, func(key string, data []byte) error {
+		var rec Record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			logrus.WithError(err).WithField("sandbox", key).Warn("unreadable sandbox record; dropping it")
+			return nil
+		}
+		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load sandboxes: %w", err)
+	}
+	for _, rec := range recs {
+		log := logrus.WithField("sandbox", rec.ID)
+		if !rec.Complete {
+			log.Info("rolling back a sandbox left half-created")
+			m.release(ctx, &rec)
+			if err := m.destroy(&rec); err != nil {
+				log.WithError(err).Warn("rolling back a half-created sandbox")
+			}
+			continue
+		}
+		if rec.State == Ready && !m.pauseAlive(&rec) {
+			rec.State = NotReady
+			if err := m.save(rec); err != nil {
+				log.WithError(err).Warn("saving sandbox state")
+			}
+		}
+		m.sandboxes[rec.ID] = &Sandbox{rec: rec}
+		m.names.Restore(rec.Config.FullName(), rec.ID)
+	}
+	return nil
+}

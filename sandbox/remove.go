@@ -1,0 +1,53 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Remove removes the pod's containers, stops what still runs, and deletes
+// every trace of the sandbox. An unknown sandbox is not an error (kubelet
+// may call it twice, or after a restart lost nothing).
+func (m *Manager) Remove(ctx context.Context, id string) error {
+	sb, err := m.Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sb.op.Lock()
+	defer sb.op.Unlock()
+	if m.containers != nil {
+		if err := m.containers.RemovePodContainers(ctx, sb.ID()); err != nil {
+			return fmt.Errorf("remove containers of the pod: %w", err)
+		}
+	}
+	rec := sb.Snapshot()
+	if err := m.release(ctx, &rec); err != nil {
+		sb.update(func(r *Record) { *r = rec; r.State = NotReady })
+		return err
+	}
+	if err := m.destroy(&rec); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.sandboxes, rec.ID)
+	m.mu.Unlock()
+	m.names.Release(rec.Config.FullName(), rec.ID)
+	return nil
+}
+
+// destroy removes what a released sandbox still has: the netns pin, its
+// directory and its record. Run after release.
+func (m *Manager) destroy(rec *Record) error {
+	if err := unpinNetNS(rec.NetNS); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(rec.Dir); err != nil {
+		return fmt.Errorf("remove sandbox dir: %w", err)
+	}
+	return m.db.Delete(bucket, rec.ID)
+}

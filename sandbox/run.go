@@ -1,0 +1,195 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/reaper"
+	"github.com/berth-dev/berth/internal/undo"
+)
+
+// runtimeTimeout bounds one OCI runtime call, so a runtime that hangs fails
+// the call instead of holding the sandbox forever.
+const runtimeTimeout = 2 * time.Minute
+
+// Run creates and starts a pod sandbox and returns its ID.
+//
+// The work goes on when ctx ends (kubelet gave up waiting): kubelet then
+// retries with the same name, and the retry waits for this sandbox and gets
+// it, instead of an error or a second sandbox.
+func (m *Manager) Run(ctx context.Context, cfg Config) (string, error) {
+	if err := m.validate(&cfg); err != nil {
+		return "", err
+	}
+	id := newID()
+	name := cfg.FullName()
+	owner, err := m.names.Reserve(ctx, name, id)
+	if err != nil {
+		return "", fmt.Errorf("waiting for the sandbox %s being created by an earlier call: %w", name, err)
+	}
+	if owner != id {
+		return owner, nil // an earlier call made it: the same pod and attempt
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := m.create(context.WithoutCancel(ctx), id, cfg)
+		m.names.Finish(name, id, err == nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return id, err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (m *Manager) validate(cfg *Config) error {
+	if cfg.Name == "" || cfg.Namespace == "" || cfg.UID == "" {
+		return invalidf("metadata needs a name, a namespace and a uid (got name=%q namespace=%q uid=%q)", cfg.Name, cfg.Namespace, cfg.UID)
+	}
+	if _, _, err := m.runtime(cfg.RuntimeHandler); err != nil {
+		return err
+	}
+	if _, err := CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, "x"); err != nil {
+		return err
+	}
+	return checkSysctls(cfg.Sysctls, cfg.Namespaces)
+}
+
+// create does the work of Run. Each step that makes something pushes its
+// undo; a failure runs them all, so nothing is left behind.
+func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error) {
+	log := logrus.WithField("sandbox", id)
+	rt, handler, _ := m.runtime(cfg.RuntimeHandler) // validated
+	cgroups, _ := CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, id)
+	rec := Record{
+		ID:          id,
+		Config:      cfg,
+		Handler:     handler,
+		CreatedAt:   time.Now(),
+		State:       NotReady,
+		Dir:         filepath.Join(m.sandboxesDir(), id),
+		CgroupsPath: cgroups,
+	}
+	if !cfg.Namespaces.HostNetwork {
+		rec.NetNS = filepath.Join(m.nsDir(), id)
+	}
+	if !cfg.Namespaces.HostIPC {
+		rec.ShmPath = filepath.Join(rec.Dir, "shm")
+	}
+
+	var u undo.Stack
+	defer func() {
+		if err != nil {
+			u.Run(log)
+		}
+	}()
+	// The record goes first, naming everything that will be made: a crash
+	// midway leaves it incomplete, and the next start rolls it back.
+	if err := m.save(rec); err != nil {
+		return err
+	}
+	u.Push("delete record", func() error { return m.db.Delete(bucket, id) })
+	if err := os.MkdirAll(rec.Dir, 0o711); err != nil {
+		return err
+	}
+	u.Push("remove sandbox dir", func() error { return os.RemoveAll(rec.Dir) })
+
+	if rec.NetNS != "" {
+		if err := pinNetNS(rec.NetNS); err != nil {
+			return err
+		}
+		u.Push("unpin netns", func() error { return unpinNetNS(rec.NetNS) })
+		pod := cniPod(&rec)
+		att, err := m.cni.Attach(ctx, pod) // undoes itself on failure
+		if err != nil {
+			return err
+		}
+		rec.Network = att
+		u.Push("CNI DEL", func() error { return m.cni.Detach(pod, att.Network) })
+	}
+	if err := writePodFiles(&rec); err != nil {
+		return err
+	}
+	if rec.ShmPath != "" {
+		if err := mountShm(rec.ShmPath, m.opts.ShmSize); err != nil {
+			return err
+		}
+		u.Push("unmount shm", func() error { return unmountShm(rec.ShmPath) })
+	}
+
+	hostname, err := podHostname(&cfg)
+	if err != nil {
+		return err
+	}
+	spec, err := pauseSpec(&rec, m.pauseRootfs(), m.opts.Pause.Command, hostname)
+	if err != nil {
+		return err
+	}
+	if err := writePauseSpec(&rec, spec); err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, runtimeTimeout)
+	defer cancel()
+	u.Push("delete pause", func() error { return m.stopPause(&rec) })
+	if err := rt.Create(rctx, id, rec.Dir); err != nil {
+		return fmt.Errorf("create pause process: %w", err)
+	}
+	if rec.PausePID, rec.PauseStart, err = readPid(rec.Dir); err != nil {
+		return err
+	}
+	reaper.Adopt(rec.PausePID)
+	if err := rt.Start(rctx, id); err != nil {
+		return fmt.Errorf("start pause process: %w", err)
+	}
+
+	rec.State, rec.Complete = Ready, true
+	if err := m.save(rec); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.sandboxes[id] = &Sandbox{rec: rec}
+	m.mu.Unlock()
+	log.WithFields(logrus.Fields{"pod": cfg.Namespace + "/" + cfg.Name, "ip": rec.PrimaryIP()}).Debug("sandbox ready")
+	return nil
+}
+
+func cniPod(rec *Record) cni.Pod {
+	return cni.Pod{
+		ID:        rec.ID,
+		Name:      rec.Config.Name,
+		Namespace: rec.Config.Namespace,
+		UID:       rec.Config.UID,
+		NetNS:     rec.NetNS,
+		Ports:     rec.Config.Ports,
+		Bandwidth: bandwidth(rec.Config.Annotations),
+	}
+}
+
+// readPid reads the pid the runtime wrote for the pause process, and its
+// start time (a pid alone may be reused after a reboot or a long time).
+func readPid(bundle string) (int, uint64, error) {
+	data, err := os.ReadFile(filepath.Join(bundle, "pid"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read pause pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read pause pid: %w", err)
+	}
+	st, err := proc.ReadStat(pid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pause process %d: %w", pid, err)
+	}
+	return pid, st.StartTime, nil
+}

@@ -1,0 +1,137 @@
+// Package sandbox runs pod sandboxes: the pinned network namespace, CNI, the
+// pause process holding the pod's other namespaces, the pod's hostname,
+// hosts, resolv.conf and /dev/shm, and the record that lets berth find all of
+// it again after a restart.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/cni"
+)
+
+// Errors callers map to status codes.
+var (
+	ErrInvalid  = errors.New("invalid sandbox config")
+	ErrNotFound = errors.New("pod sandbox not found")
+)
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// State is a sandbox's CRI state.
+type State string
+
+const (
+	Ready    State = "ready"
+	NotReady State = "notready"
+)
+
+// Config is what a pod sandbox is made from (the CRI PodSandboxConfig, as
+// plain Go).
+type Config struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	UID         string            `json:"uid"`
+	Attempt     uint32            `json:"attempt"`
+	Hostname    string            `json:"hostname,omitempty"`
+	LogDir      string            `json:"log_dir,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	DNS         DNSConfig         `json:"dns"`
+	Ports       []cni.PortMapping `json:"ports,omitempty"`
+
+	CgroupParent string            `json:"cgroup_parent,omitempty"`
+	Sysctls      map[string]string `json:"sysctls,omitempty"`
+	Namespaces   Namespaces        `json:"namespaces"`
+	Privileged   bool              `json:"privileged,omitempty"`
+	// RuntimeHandler is the handler asked for; "" means the default one.
+	RuntimeHandler string `json:"runtime_handler,omitempty"`
+}
+
+// DNSConfig is the pod's resolv.conf; empty means the host's.
+type DNSConfig struct {
+	Servers  []string `json:"servers,omitempty"`
+	Searches []string `json:"searches,omitempty"`
+	Options  []string `json:"options,omitempty"`
+}
+
+// Namespaces says which host namespaces the pod uses instead of its own.
+type Namespaces struct {
+	HostNetwork bool `json:"host_network,omitempty"`
+	HostPID     bool `json:"host_pid,omitempty"`
+	HostIPC     bool `json:"host_ipc,omitempty"`
+	// SharedPID: the pod's containers share one PID namespace, the pause
+	// process's (CRI NamespaceMode POD).
+	SharedPID bool `json:"shared_pid,omitempty"`
+}
+
+// Record is everything berth knows about a sandbox; it is persisted, so it
+// names every resource the sandbox holds.
+type Record struct {
+	ID        string    `json:"id"`
+	Config    Config    `json:"config"`
+	Handler   string    `json:"handler"` // the runtime handler that runs it
+	CreatedAt time.Time `json:"created_at"`
+	State     State     `json:"state"`
+	// Complete is false while RunPodSandbox is still at work; a record left
+	// incomplete by a crash is rolled back at start-up.
+	Complete bool `json:"complete"`
+
+	Dir         string         `json:"dir"`             // hostname, hosts, resolv.conf, the pause bundle
+	NetNS       string         `json:"netns,omitempty"` // pinned network namespace; "" for host network
+	Network     cni.Attachment `json:"network"`         // CNI network and IPs; Network "" when not attached
+	CgroupsPath string         `json:"cgroups_path"`
+	ShmPath     string         `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
+	PausePID    int            `json:"pause_pid,omitempty"`
+	PauseStart  uint64         `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
+}
+
+// Sandbox is one pod sandbox in memory.
+type Sandbox struct {
+	// op serialises the slow operations (stop, remove) on this sandbox only.
+	op sync.Mutex
+	// mu guards rec; held only to read or update it, never across slow work.
+	mu  sync.RWMutex
+	rec Record
+}
+
+// Snapshot returns a copy of the sandbox's record.
+func (s *Sandbox) Snapshot() Record {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rec
+}
+
+// ID returns the sandbox ID.
+func (s *Sandbox) ID() string { return s.rec.ID } // never changes
+
+func (s *Sandbox) update(fn func(r *Record)) Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(&s.rec)
+	return s.rec
+}
+
+// Paths containers of the pod join or mount.
+func (r *Record) HostnamePath() string   { return r.Dir + "/hostname" }
+func (r *Record) HostsPath() string      { return r.Dir + "/hosts" }
+func (r *Record) ResolvConfPath() string { return r.Dir + "/resolv.conf" }
+
+// PrimaryIP is the pod's first IP, or "".
+func (r *Record) PrimaryIP() string {
+	if len(r.Network.IPs) == 0 {
+		return ""
+	}
+	return r.Network.IPs[0]
+}
+
+// FullName is the name reserved for the sandbox: unique per pod and attempt,
+// in the form kubelet's other runtimes use.
+func (c *Config) FullName() string {
+	return fmt.Sprintf("k8s_POD_%s_%s_%s_%d", c.Name, c.Namespace, c.UID, c.Attempt)
+}

@@ -1,0 +1,98 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/internal/proc"
+)
+
+// Stop stops the pod's containers and pause process, detaches it from the
+// network and unmounts its /dev/shm. Stopping a stopped sandbox, or one
+// stopped halfway before, finishes the job; an unknown one is NotFound.
+func (m *Manager) Stop(ctx context.Context, id string) error {
+	sb, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	sb.op.Lock()
+	defer sb.op.Unlock()
+	if m.containers != nil {
+		if err := m.containers.StopPodContainers(ctx, sb.ID()); err != nil {
+			return fmt.Errorf("stop containers of the pod: %w", err)
+		}
+	}
+	rec := sb.Snapshot()
+	err = m.release(ctx, &rec)
+	rec.State = NotReady
+	sb.update(func(r *Record) { *r = rec })
+	if serr := m.save(rec); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// release frees what a running sandbox holds, leaving its record, files
+// and netns pin: the pause process, the CNI attachment, the shm mount. Each
+// step is skipped when already done, so it can be run again after a failure.
+// It updates rec to say what is left.
+func (m *Manager) release(ctx context.Context, rec *Record) error {
+	var errs []error
+	if err := m.stopPause(rec); err != nil {
+		errs = append(errs, err)
+	} else {
+		rec.PausePID, rec.PauseStart = 0, 0
+	}
+	network := rec.Network.Network
+	if network == "" && !rec.Complete && rec.NetNS != "" {
+		// A crash between CNI ADD and saving its result: detach from the
+		// network ADD ran on, which libcni's cache remembers.
+		if list, err := m.cni.Network(); err == nil {
+			network = list.Name
+		}
+	}
+	if network != "" {
+		if err := m.cni.Detach(cniPod(rec), network); err != nil {
+			errs = append(errs, err)
+		} else {
+			rec.Network.Network = ""
+		}
+	}
+	if err := unmountShm(rec.ShmPath); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// stopPause kills the pause process and deletes it from the runtime (which
+// removes its cgroup).
+func (m *Manager) stopPause(rec *Record) error {
+	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
+	defer cancel()
+	rt, _, rerr := m.runtime(rec.Handler)
+	if m.pauseAlive(rec) {
+		if rerr != nil || rt.Kill(ctx, rec.ID, syscall.SIGKILL, false) != nil {
+			// The runtime lost track of it (or its handler is no longer
+			// configured): kill it by pid; the start time proved it is ours.
+			if err := syscall.Kill(rec.PausePID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return fmt.Errorf("kill pause process %d: %w", rec.PausePID, err)
+			}
+		}
+		if err := proc.WaitExit(ctx, rec.PausePID, rec.PauseStart); err != nil {
+			return fmt.Errorf("wait for pause process %d: %w", rec.PausePID, err)
+		}
+	}
+	if rerr != nil {
+		logrus.WithField("sandbox", rec.ID).WithError(rerr).Warn("cannot delete the pause process from its runtime")
+		return nil
+	}
+	return rt.Delete(ctx, rec.ID, true)
+}
+
+func (m *Manager) pauseAlive(rec *Record) bool {
+	return proc.Alive(rec.PausePID, rec.PauseStart)
+}

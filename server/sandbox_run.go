@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/sandbox"
+)
+
+// RunPodSandbox creates and starts a pod sandbox: its network namespace and
+// CNI attachment, its pause process and its files.
+func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	cfg, err := sandboxConfig(req.GetConfig(), req.GetRuntimeHandler())
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.sandboxes.Run(ctx, cfg)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
+}
+
+// sandboxConfig translates the CRI config into the sandbox package's.
+func sandboxConfig(c *runtimeapi.PodSandboxConfig, handler string) (sandbox.Config, error) {
+	if c == nil || c.GetMetadata() == nil {
+		return sandbox.Config{}, invalid("config with metadata is required")
+	}
+	md := c.GetMetadata()
+	linux := c.GetLinux()
+	sc := linux.GetSecurityContext()
+	ns, err := podNamespaces(sc.GetNamespaceOptions())
+	if err != nil {
+		return sandbox.Config{}, err
+	}
+	cfg := sandbox.Config{
+		Name:        md.GetName(),
+		Namespace:   md.GetNamespace(),
+		UID:         md.GetUid(),
+		Attempt:     md.GetAttempt(),
+		Hostname:    c.GetHostname(),
+		LogDir:      c.GetLogDirectory(),
+		Labels:      c.GetLabels(),
+		Annotations: c.GetAnnotations(),
+		DNS: sandbox.DNSConfig{
+			Servers:  c.GetDnsConfig().GetServers(),
+			Searches: c.GetDnsConfig().GetSearches(),
+			Options:  c.GetDnsConfig().GetOptions(),
+		},
+		CgroupParent:   linux.GetCgroupParent(),
+		Sysctls:        linux.GetSysctls(),
+		Namespaces:     ns,
+		Privileged:     sc.GetPrivileged(),
+		RuntimeHandler: handler,
+	}
+	for _, p := range c.GetPortMappings() {
+		if p.GetContainerPort() <= 0 || p.GetContainerPort() > 65535 || p.GetHostPort() < 0 || p.GetHostPort() > 65535 {
+			return sandbox.Config{}, invalid("port mapping %d:%d is out of range", p.GetHostPort(), p.GetContainerPort())
+		}
+		if p.GetHostPort() == 0 {
+			continue // no host port: nothing to map (the container port is just informative)
+		}
+		cfg.Ports = append(cfg.Ports, cni.PortMapping{
+			HostPort:      p.GetHostPort(),
+			ContainerPort: p.GetContainerPort(),
+			Protocol:      protocolName(p.GetProtocol()),
+			HostIP:        p.GetHostIp(),
+		})
+	}
+	return cfg, nil
+}
+
+func protocolName(p runtimeapi.Protocol) string {
+	switch p {
+	case runtimeapi.Protocol_UDP:
+		return "udp"
+	case runtimeapi.Protocol_SCTP:
+		return "sctp"
+	}
+	return "tcp"
+}
+
+// podNamespaces reads the pod-level namespace options.
+func podNamespaces(o *runtimeapi.NamespaceOption) (sandbox.Namespaces, error) {
+	if o.GetPid() == runtimeapi.NamespaceMode_TARGET {
+		return sandbox.Namespaces{}, invalid("pid namespace mode TARGET is for containers, not pods")
+	}
+	if u := o.GetUsernsOptions(); u != nil && u.GetMode() != runtimeapi.NamespaceMode_NODE {
+		return sandbox.Namespaces{}, invalid("user namespaces (mode %s) are not supported yet", u.GetMode())
+	}
+	return sandbox.Namespaces{
+		HostNetwork: o.GetNetwork() == runtimeapi.NamespaceMode_NODE,
+		HostPID:     o.GetPid() == runtimeapi.NamespaceMode_NODE,
+		HostIPC:     o.GetIpc() == runtimeapi.NamespaceMode_NODE,
+		SharedPID:   o.GetPid() == runtimeapi.NamespaceMode_POD,
+	}, nil
+}
