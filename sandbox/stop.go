@@ -13,9 +13,13 @@ import (
 
 // Stop stops the pod's containers and pause process, detaches it from the
 // network and unmounts its /dev/shm. Stopping a stopped sandbox, or one
-// stopped halfway before, finishes the job; an unknown one is NotFound.
+// stopped halfway before, finishes the job. An unknown one is not an error:
+// kubelet stops pods it lost track of, and may find them already removed.
 func (m *Manager) Stop(ctx context.Context, id string) error {
 	sb, err := m.Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

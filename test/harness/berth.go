@@ -41,6 +41,8 @@ type Options struct {
 	Config string
 	// CNIConfDir defaults to an empty directory (networking not ready).
 	CNIConfDir string
+	// CNI is more TOML lines for the [cni] table (see Network.Config).
+	CNI string
 	// Args are extra command-line arguments.
 	Args []string
 }
@@ -93,7 +95,8 @@ log_level = "debug"
 
 [cni]
 conf_dir = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "run", "berth.sock"), cniDir)
+%s
+`, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "run", "berth.sock"), cniDir, opts.CNI)
 	file := filepath.Join(dir, "berth.toml")
 	if err := os.WriteFile(file, []byte(cfg+opts.Config), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,65 @@
+package harness
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/proc"
+)
+
+// Leftovers lists what a daemon's pods left on the host once they should
+// all be gone: netns pins, sandbox dirs, mounts under the daemon's dir,
+// host-local IPs of the network, live pause processes, cgroups under the
+// pods' cgroup parent, and iptables rules naming a pod ID or IP.
+func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids, ips []string) []string {
+	var out []string
+	for _, d := range []string{"run/ns", "run/sandboxes"} {
+		entries, _ := os.ReadDir(filepath.Join(b.Dir, d))
+		for _, e := range entries {
+			out = append(out, fmt.Sprintf("%s/%s", d, e.Name()))
+		}
+	}
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if fields := strings.Fields(sc.Text()); len(fields) > 4 && strings.HasPrefix(fields[4], b.Dir) {
+				out = append(out, "mount "+fields[4])
+			}
+		}
+		f.Close()
+	}
+	if n != nil {
+		for _, ip := range n.Allocations() {
+			out = append(out, "host-local allocation "+ip)
+		}
+	}
+	for _, pid := range pausePIDs {
+		if st, err := proc.ReadStat(pid); err == nil && st.State != 'Z' {
+			out = append(out, fmt.Sprintf("pause process %d", pid))
+		}
+	}
+	if cgroupParent != "" {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroupParent)
+		for _, d := range dirs {
+			entries, _ := os.ReadDir(d)
+			for _, e := range entries {
+				if e.IsDir() {
+					out = append(out, "cgroup "+filepath.Join(d, e.Name()))
+				}
+			}
+		}
+	}
+	rules, _ := exec.Command("iptables-save").Output()
+	for _, line := range strings.Split(string(rules), "\n") {
+		for _, s := range append(append([]string{}, ids...), ips...) {
+			if s != "" && strings.Contains(line, s) {
+				out = append(out, "iptables: "+line)
+			}
+		}
+	}
+	return out
+}
