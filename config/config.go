@@ -71,7 +71,7 @@ type CNIConfig struct {
 // PauseConfig chooses what holds a pod's namespaces.
 type PauseConfig struct {
 	Command []string `toml:"command" doc:"Built-in pause: a static program run from an empty read-only rootfs; no image pull."`
-	Image   string   `toml:"image" doc:"Run this image's entrypoint instead of command; it is pinned (never garbage collected)."`
+	Image   string   `toml:"image" doc:"kubelet's pod infra image: reported as pinned so image garbage collection keeps it. The pause process is always the built-in command."`
 }
 
 // PodConfig tunes what every pod sandbox gets.

@@ -55,8 +55,8 @@ func (c *Config) validate(src Sources) error {
 	if c.CNI.Timeout.Duration <= 0 {
 		return fail("cni.timeout", "must be positive, got %s", c.CNI.Timeout.Duration)
 	}
-	if c.Pause.Image == "" && (len(c.Pause.Command) == 0 || !filepath.IsAbs(c.Pause.Command[0])) {
-		return fail("pause.command", "must start with an absolute path when pause.image is empty, got %q", c.Pause.Command)
+	if len(c.Pause.Command) == 0 || !filepath.IsAbs(c.Pause.Command[0]) {
+		return fail("pause.command", "must start with an absolute path, got %q", c.Pause.Command)
 	}
 	if c.Pod.ShmSize <= 0 {
 		return fail("pod.shm_size", "must be a positive number of bytes, got %d", c.Pod.ShmSize)
