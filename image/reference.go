@@ -15,6 +15,7 @@ var (
 	ErrInvalidReference = errors.New("invalid image reference")
 	ErrNotFound         = errors.New("image not found")
 	ErrBlocked          = errors.New("registry is blocked by configuration")
+	ErrInUse            = errors.New("image in use")
 	ErrNoProgress       = errors.New("image pull made no progress")
 )
 

@@ -51,6 +51,7 @@ type Store struct {
 	images map[string]*Image     // by ID
 	usage  map[string]layerUsage // by diff ID
 	leases map[string]int        // diff ID → pulls in flight that use it
+	inUse  func(imageID string) bool
 }
 
 // NewStore loads the image index and removes what no image references:
@@ -88,6 +89,14 @@ func NewStore(dir string, db *store.Store) (*Store, error) {
 	s.mu.Unlock()
 	removeAll(trash)
 	return s, nil
+}
+
+// SetInUse gives the store a way to tell an image some container uses;
+// such an image is not removed.
+func (s *Store) SetInUse(inUse func(imageID string) bool) {
+	s.mu.Lock()
+	s.inUse = inUse
+	s.mu.Unlock()
 }
 
 func (s *Store) layersDir() string { return filepath.Join(s.dir, "layers") }
@@ -311,6 +320,10 @@ func (s *Store) Remove(ref string) error {
 		}
 		s.mu.Unlock()
 		return err
+	}
+	if s.inUse != nil && s.inUse(img.ID) {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: image %s is used by a container; remove the container first", ErrInUse, img.ID)
 	}
 	if err := s.db.Delete(imagesBucket, img.ID); err != nil {
 		s.mu.Unlock()

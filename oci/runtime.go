@@ -36,8 +36,8 @@ func NewRuntime(handler string, h config.RuntimeHandler) *Runtime {
 	return &Runtime{Handler: handler, Path: h.Path, Root: h.Root, Args: h.Args}
 }
 
-// State is what `<runtime> state` reports.
-type State struct {
+// RuntimeState is what `<runtime> state` reports.
+type RuntimeState struct {
 	Status string `json:"status"` // creating, created, running, paused, stopped
 	Pid    int    `json:"pid"`
 }
@@ -82,30 +82,52 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 	return err
 }
 
+// Update changes a container's resources; resources is the JSON of an OCI
+// LinuxResources.
+func (r *Runtime) Update(ctx context.Context, id string, resources []byte) error {
+	_, err := r.runStdin(ctx, resources, "update", "--resources", "-", id)
+	return err
+}
+
 // State asks the runtime for the container's state.
-func (r *Runtime) State(ctx context.Context, id string) (State, error) {
+func (r *Runtime) State(ctx context.Context, id string) (RuntimeState, error) {
 	out, err := r.run(ctx, "", "state", id)
 	if err != nil {
-		return State{}, err
+		return RuntimeState{}, err
 	}
-	var st State
+	var st RuntimeState
 	if err := json.Unmarshal(out, &st); err != nil {
-		return State{}, fmt.Errorf("%s state %s: parse: %w", r.Handler, id, err)
+		return RuntimeState{}, fmt.Errorf("%s state %s: parse: %w", r.Handler, id, err)
 	}
 	return st, nil
+}
+
+// globalArgs are the flags every call of this handler gets.
+func (r *Runtime) globalArgs() []string {
+	return append([]string{"--root", r.Root}, r.Args...)
 }
 
 // run calls the runtime with the global flags. With logFile, the runtime logs
 // there in JSON and stdio is /dev/null, so a container process inheriting it
 // never holds a pipe of ours open.
 func (r *Runtime) run(ctx context.Context, logFile string, args ...string) ([]byte, error) {
-	global := []string{"--root", r.Root}
+	return r.call(ctx, logFile, nil, args...)
+}
+
+func (r *Runtime) runStdin(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+	return r.call(ctx, "", stdin, args...)
+}
+
+func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args ...string) ([]byte, error) {
+	global := r.globalArgs()
 	if logFile != "" {
 		global = append(global, "--log", logFile, "--log-format", "json")
 	}
-	global = append(global, r.Args...)
 	cmd := exec.CommandContext(ctx, r.Path, append(global, args...)...)
 	cmd.WaitDelay = time.Second
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	if logFile == "" {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr

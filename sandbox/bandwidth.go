@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -66,6 +67,9 @@ func parseQuantity(s string) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
 		return 0, err
+	}
+	if n > math.MaxUint64/mult {
+		return 0, fmt.Errorf("quantity out of range")
 	}
 	return n * mult, nil
 }

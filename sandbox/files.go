@@ -38,17 +38,13 @@ func writePodFiles(rec *Record) error {
 	return writeFile(rec.ResolvConfPath(), resolv)
 }
 
-// podHostname is the pod's hostname: the host's on the host network (the
-// pod shares the host's UTS namespace there), else the one asked for, else
-// the pod name.
+// podHostname is the pod's hostname: the one asked for, else (and always
+// on the host network, whose UTS namespace the pod shares) the node's.
 func podHostname(cfg *Config) (string, error) {
-	if cfg.Namespaces.HostNetwork {
+	if cfg.Namespaces.HostNetwork || cfg.Hostname == "" {
 		return os.Hostname()
 	}
-	if cfg.Hostname != "" {
-		return cfg.Hostname, nil
-	}
-	return cfg.Name, nil
+	return cfg.Hostname, nil
 }
 
 func hostsFile(cfg *Config, hostname, ip string) (string, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/undo"
+	"github.com/berth-dev/berth/oci"
 )
 
 // runtimeTimeout bounds one OCI runtime call, so a runtime that hangs fails
@@ -57,10 +58,13 @@ func (m *Manager) validate(cfg *Config) error {
 	if cfg.Name == "" || cfg.Namespace == "" || cfg.UID == "" {
 		return invalidf("metadata needs a name, a namespace and a uid (got name=%q namespace=%q uid=%q)", cfg.Name, cfg.Namespace, cfg.UID)
 	}
+	if len(cfg.Hostname) > 64 {
+		return invalidf("hostname %q is longer than 64 characters", cfg.Hostname)
+	}
 	if _, _, err := m.runtime(cfg.RuntimeHandler); err != nil {
 		return err
 	}
-	if _, err := CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, "x"); err != nil {
+	if _, err := oci.CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, "x"); err != nil {
 		return err
 	}
 	return checkSysctls(cfg.Sysctls, cfg.Namespaces)
@@ -71,7 +75,7 @@ func (m *Manager) validate(cfg *Config) error {
 func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error) {
 	log := logrus.WithField("sandbox", id)
 	rt, handler, _ := m.runtime(cfg.RuntimeHandler) // validated
-	cgroups, _ := CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, id)
+	cgroups, _ := oci.CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, id)
 	rec := Record{
 		ID:          id,
 		Config:      cfg,

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
 )
 
@@ -22,14 +23,16 @@ func toStatus(err error) error {
 	}
 	code := codes.Unknown
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, image.ErrNoProgress):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, image.ErrNoProgress), errors.Is(err, oci.ErrTimeout):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
-	case errors.Is(err, image.ErrInvalidReference), errors.Is(err, sandbox.ErrInvalid):
+	case errors.Is(err, image.ErrInvalidReference), errors.Is(err, sandbox.ErrInvalid), errors.Is(err, oci.ErrInvalid):
 		code = codes.InvalidArgument
-	case errors.Is(err, image.ErrNotFound), errors.Is(err, sandbox.ErrNotFound):
+	case errors.Is(err, image.ErrNotFound), errors.Is(err, sandbox.ErrNotFound), errors.Is(err, oci.ErrNotFound):
 		code = codes.NotFound
+	case errors.Is(err, oci.ErrNotRunning), errors.Is(err, oci.ErrFailedPrecondition), errors.Is(err, image.ErrInUse):
+		code = codes.FailedPrecondition
 	case errors.Is(err, image.ErrBlocked):
 		code = codes.PermissionDenied
 	}

@@ -17,8 +17,10 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
 )
 
@@ -31,12 +33,13 @@ type Server struct {
 	cfgMu sync.RWMutex
 	cfg   *config.Config
 
-	db        *store.Store
-	cni       *cni.Manager
-	images    *image.Store
-	puller    *image.Puller
-	sandboxes *sandbox.Manager
-	grpc      *grpc.Server
+	db         *store.Store
+	cni        *cni.Manager
+	images     *image.Store
+	puller     *image.Puller
+	sandboxes  *sandbox.Manager
+	containers *oci.Manager
+	grpc       *grpc.Server
 }
 
 // New builds the server for a validated configuration: it opens the
@@ -64,13 +67,34 @@ func New(cfg *config.Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("load pod sandboxes: %w", err)
 	}
+	containers, err := oci.NewManager(context.Background(), oci.Options{
+		Root:         cfg.Root,
+		RunRoot:      cfg.RunRoot,
+		CgroupDriver: cfg.CgroupDriver,
+		Handlers:     cfg.Runtime.Handlers,
+		Default:      cfg.Runtime.DefaultHandler,
+		Monitor: &conmon.Monitor{
+			Path:       cfg.Conmon.Path,
+			LogSizeMax: cfg.Conmon.LogSizeMax,
+			ExitDir:    filepath.Join(cfg.RunRoot, "exits"),
+			SocketDir:  filepath.Join(cfg.RunRoot, "attach"),
+			LogLevel:   cfg.LogLevel,
+		},
+	}, db, images)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load containers: %w", err)
+	}
+	sandboxes.SetContainers(containers)
+	images.SetInUse(containers.InUse)
 	s := &Server{
-		cfg:       cfg,
-		db:        db,
-		cni:       net,
-		images:    images,
-		puller:    image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
-		sandboxes: sandboxes,
+		cfg:        cfg,
+		db:         db,
+		cni:        net,
+		images:     images,
+		puller:     image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
+		sandboxes:  sandboxes,
+		containers: containers,
 	}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(logUnary),

@@ -79,7 +79,15 @@ func (r *Registry) Restore(name, id string) {
 func (r *Registry) Release(name, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e := r.m[name]; e != nil && e.id == id {
-		delete(r.m, name)
+	e := r.m[name]
+	if e == nil || e.id != id {
+		return
+	}
+	delete(r.m, name)
+	select {
+	case <-e.done:
+	default:
+		// Released before its create finished: waiters claim the name anew.
+		close(e.done)
 	}
 }

@@ -115,7 +115,7 @@ func TestNetworkReadyFollowsCNIConfigWithoutRestart(t *testing.T) {
 
 func TestRPCsNotBuiltYetAreUnimplemented(t *testing.T) {
 	b := harness.Start(t, harness.Options{})
-	_, err := b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{})
+	_, err := b.Runtime().Exec(ctx(t), &runtimeapi.ExecRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("want Unimplemented, got %v", err)
 	}

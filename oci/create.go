@@ -1,0 +1,261 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-tools/generate"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/encoding/protojson"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/undo"
+)
+
+// Create creates a container in a pod; it is left created, not started.
+//
+// As with sandboxes, the work goes on when ctx ends, and kubelet's retry
+// with the same name waits for it and gets this container.
+func (m *Manager) Create(ctx context.Context, pod Pod, cfg *runtimeapi.ContainerConfig) (string, error) {
+	if cfg.GetMetadata().GetName() == "" {
+		return "", invalidf("container metadata with a name is required")
+	}
+	if cfg.GetImage().GetImage() == "" {
+		return "", invalidf("container image is required")
+	}
+	img, err := m.images.Get(cfg.GetImage().GetImage())
+	if err != nil {
+		return "", fmt.Errorf("image %q: %w", cfg.GetImage().GetImage(), err)
+	}
+	if _, err := m.runtime(pod.Handler); err != nil {
+		return "", err
+	}
+	id := newID()
+	name := FullName(cfg, pod)
+	owner, err := m.names.Reserve(ctx, name, id)
+	if err != nil {
+		return "", fmt.Errorf("waiting for the container %s being created by an earlier call: %w", name, err)
+	}
+	if owner != id {
+		return owner, nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := m.create(context.WithoutCancel(ctx), id, name, pod, cfg, img)
+		m.names.Finish(name, id, err == nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return id, err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *runtimeapi.ContainerConfig, img *image.Image) (err error) {
+	log := logrus.WithFields(logrus.Fields{"container": id, "sandbox": pod.ID})
+	var imgCfg v1.ConfigFile
+	if err := json.Unmarshal(img.Config, &imgCfg); err != nil {
+		return fmt.Errorf("image %s config: %w", img.ID, err)
+	}
+	target := ""
+	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
+		target = ns.GetTargetId()
+	}
+	targetPID, err := m.targetPID(target)
+	if err != nil {
+		return err
+	}
+	cfgJSON, err := protojson.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	rec := Record{
+		ID:         id,
+		SandboxID:  pod.ID,
+		Name:       name,
+		Config:     cfgJSON,
+		Image:      cfg.GetImage().GetImage(),
+		ImageID:    img.ID,
+		ImageRef:   imageRef(img),
+		Handler:    pod.Handler,
+		CreatedAt:  time.Now(),
+		State:      Created,
+		Bundle:     filepath.Join(m.bundlesDir(), id),
+		Dir:        filepath.Join(m.dirsDir(), id),
+		StopSignal: imgCfg.Config.StopSignal,
+	}
+	if res := cfg.GetLinux().GetResources(); res != nil {
+		rec.Resources, _ = protojson.Marshal(res)
+	}
+	rec.LogPath = logPath(pod.LogDir, cfg.GetLogPath(), rec.Bundle)
+	rt, _ := m.runtime(pod.Handler)
+	cgroups, err := CgroupsPath(m.opts.CgroupDriver, pod.CgroupParent, id)
+	if err != nil {
+		return err
+	}
+
+	var u undo.Stack
+	defer func() {
+		if err != nil {
+			u.Run(log)
+		}
+	}()
+	if err := m.save(rec); err != nil {
+		return err
+	}
+	u.Push("delete record", func() error { return m.db.Delete(bucket, id) })
+	u.Push("remove dirs", func() error { return m.removeDirs(&rec) })
+	for _, d := range []string{rec.Bundle, filepath.Join(rec.Dir, "persist")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	if dir := filepath.Dir(rec.LogPath); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create log dir: %w", err)
+		}
+	}
+	rootfs := filepath.Join(rec.Bundle, "rootfs")
+	if err := m.images.MountRootfs(img, rec.Dir, rootfs); err != nil {
+		return err
+	}
+	u.Push("unmount rootfs", func() error { return image.UnmountRootfs(rootfs) })
+	if err := mkdirInRootfs(rootfs, cfg.GetWorkingDir()); err != nil {
+		return err
+	}
+
+	spec, err := BuildSpec(SpecInput{ID: id, Config: cfg, Pod: pod, Image: imgCfg.Config, Rootfs: rootfs, CgroupsPath: cgroups, TargetPID: targetPID})
+	if err != nil {
+		return err
+	}
+	rec.User = User{UID: spec.Process.User.UID, GID: spec.Process.User.GID, Groups: spec.Process.User.AdditionalGids}
+	if err := generateFrom(spec).SaveToFile(filepath.Join(rec.Bundle, "config.json"), generate.ExportOptions{}); err != nil {
+		return fmt.Errorf("write spec: %w", err)
+	}
+
+	u.Push("delete from runtime", func() error {
+		dctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
+		defer cancel()
+		err := rt.Delete(dctx, id, true)
+		m.opts.Monitor.RemoveExit(id)
+		m.opts.Monitor.RemoveSocketDir(id)
+		return err
+	})
+	created, err := m.opts.Monitor.Create(ctx, conmon.CreateOptions{
+		ID:          id,
+		Name:        name,
+		Bundle:      rec.Bundle,
+		PersistDir:  filepath.Join(rec.Dir, "persist"),
+		LogPath:     rec.LogPath,
+		RuntimePath: rt.Path,
+		RuntimeArgs: rt.globalArgs(),
+		Terminal:    cfg.GetTty(),
+		Stdin:       cfg.GetStdin(),
+		StdinOnce:   cfg.GetStdinOnce(),
+	})
+	rec.ConmonPid = created.ConmonPid
+	if err != nil {
+		return fmt.Errorf("%s create: %w", rt.Handler, err)
+	}
+	st, err := proc.ReadStat(created.Pid)
+	if err != nil {
+		return fmt.Errorf("container process %d: %w", created.Pid, err)
+	}
+	rec.Pid, rec.PidStart = created.Pid, st.StartTime
+	rec.Complete = true
+	if err := m.save(rec); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.containers[id] = &Container{rec: rec}
+	m.mu.Unlock()
+	log.WithField("name", name).Debug("container created")
+	return nil
+}
+
+// runtimeCallTimeout bounds one OCI runtime call made outside a request.
+const runtimeCallTimeout = 2 * time.Minute
+
+// targetPID is the init pid of the container a TARGET-mode PID namespace
+// joins; 0 when there is none.
+func (m *Manager) targetPID(id string) (int, error) {
+	if id == "" {
+		return 0, nil
+	}
+	c, err := m.Get(id)
+	if err != nil {
+		return 0, invalidf("PID namespace target %q: %v", id, err)
+	}
+	rec := c.Snapshot()
+	if rec.State != Running || !proc.Alive(rec.Pid, rec.PidStart) {
+		return 0, invalidf("PID namespace target %q is not running", id)
+	}
+	return rec.Pid, nil
+}
+
+// logPath is the container's CRI log file: the pod's log dir joined with
+// the container's relative path. Without them, it goes in the bundle.
+func logPath(podDir, rel, bundle string) string {
+	if podDir == "" || rel == "" {
+		return filepath.Join(bundle, "container.log")
+	}
+	return filepath.Join(podDir, filepath.Clean("/"+rel))
+}
+
+// imageRef is what ContainerStatus reports as the image ref: a repo
+// digest when the image has one, as kubelet expects.
+func imageRef(img *image.Image) string {
+	if len(img.RepoDigests) > 0 {
+		return img.RepoDigests[0]
+	}
+	return img.ID
+}
+
+// mkdirInRootfs creates the working directory when the image lacks it, as
+// other runtimes do (runc would fail the start otherwise).
+func mkdirInRootfs(rootfs, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if !filepath.IsAbs(dir) {
+		return invalidf("working dir %q must be absolute", dir)
+	}
+	p, err := securejoin.SecureJoin(rootfs, dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create working dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// removeDirs deletes the container's bundle and upper dirs.
+func (m *Manager) removeDirs(rec *Record) error {
+	var errs []error
+	for _, d := range []string{rec.Bundle, rec.Dir} {
+		if d != "" && strings.HasPrefix(d, m.opts.RunRoot) || strings.HasPrefix(d, m.opts.Root) {
+			errs = append(errs, os.RemoveAll(d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func generateFrom(spec *rspec.Spec) *generate.Generator {
+	g := generate.NewFromSpec(spec)
+	return &g
+}

@@ -1,0 +1,179 @@
+package oci
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/names"
+	"github.com/berth-dev/berth/internal/reaper"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+const bucket = "containers"
+
+// Options is what the container manager needs from berth's configuration.
+type Options struct {
+	Root         string
+	RunRoot      string
+	CgroupDriver string
+	Handlers     map[string]config.RuntimeHandler
+	Default      string
+	Monitor      *conmon.Monitor
+}
+
+// Manager owns every container of the node.
+type Manager struct {
+	opts   Options
+	db     *store.Store
+	images *image.Store
+	names  *names.Registry
+
+	mu         sync.RWMutex // guards containers; never held across slow work
+	containers map[string]*Container
+}
+
+// NewManager loads the containers a previous run left, refreshes their
+// state from conmon's exit files, and rolls back half-created ones.
+func NewManager(ctx context.Context, opts Options, db *store.Store, images *image.Store) (*Manager, error) {
+	m := &Manager{opts: opts, db: db, images: images, names: names.New(), containers: map[string]*Container{}}
+	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	var recs []Record
+	err := db.ForEach(bucket, func(key string, data []byte) error {
+		var rec Record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			logrus.WithError(err).WithField("container", key).Warn("unreadable container record; dropping it")
+			return nil
+		}
+		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load containers: %w", err)
+	}
+	for _, rec := range recs {
+		if !rec.Complete {
+			logrus.WithField("container", rec.ID).Info("rolling back a container left half-created")
+			if err := m.destroy(ctx, &rec); err != nil {
+				logrus.WithError(err).WithField("container", rec.ID).Warn("rolling back a half-created container")
+			}
+			continue
+		}
+		if rec.ConmonPid > 0 {
+			reaper.Adopt(rec.ConmonPid) // a no-op unless it is berth's child
+		}
+		c := &Container{rec: rec}
+		m.refresh(c)
+		m.containers[rec.ID] = c
+		m.names.Restore(rec.Name, rec.ID)
+	}
+	return m, nil
+}
+
+func (m *Manager) bundlesDir() string { return filepath.Join(m.opts.RunRoot, "containers") }
+func (m *Manager) dirsDir() string    { return filepath.Join(m.opts.Root, "containers") }
+
+// runtime returns the OCI runtime of a handler name ("" = the default).
+func (m *Manager) runtime(handler string) (*Runtime, error) {
+	if handler == "" {
+		handler = m.opts.Default
+	}
+	h, ok := m.opts.Handlers[handler]
+	if !ok {
+		return nil, invalidf("unknown runtime handler %q", handler)
+	}
+	return NewRuntime(handler, h), nil
+}
+
+// Get finds a container by ID or unique ID prefix, with its state refreshed.
+func (m *Manager) Get(idOrPrefix string) (*Container, error) {
+	if idOrPrefix == "" {
+		return nil, fmt.Errorf("%w: empty ID", ErrNotFound)
+	}
+	m.mu.RLock()
+	c, ok := m.containers[idOrPrefix]
+	if !ok {
+		for id, cand := range m.containers {
+			if strings.HasPrefix(id, idOrPrefix) {
+				if c != nil {
+					m.mu.RUnlock()
+					return nil, fmt.Errorf("%w: ID prefix %q matches more than one container", ErrInvalid, idOrPrefix)
+				}
+				c = cand
+			}
+		}
+	}
+	m.mu.RUnlock()
+	if c == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, idOrPrefix)
+	}
+	m.refresh(c)
+	return c, nil
+}
+
+// List returns a snapshot of every container, states refreshed, oldest
+// first.
+func (m *Manager) List() []Record {
+	m.mu.RLock()
+	all := make([]*Container, 0, len(m.containers))
+	for _, c := range m.containers {
+		all = append(all, c)
+	}
+	m.mu.RUnlock()
+	out := make([]Record, len(all))
+	for i, c := range all {
+		m.refresh(c)
+		out[i] = c.Snapshot()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out
+}
+
+// InUse says whether any container was created from the image.
+func (m *Manager) InUse(imageID string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, c := range m.containers {
+		if c.Snapshot().ImageID == imageID {
+			return true
+		}
+	}
+	return false
+}
+
+// ofPod lists the containers of a sandbox.
+func (m *Manager) ofPod(sandboxID string) []*Container {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []*Container
+	for _, c := range m.containers {
+		if c.Snapshot().SandboxID == sandboxID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *Manager) save(rec Record) error { return m.db.Put(bucket, rec.ID, rec) }
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

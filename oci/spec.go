@@ -1,0 +1,255 @@
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-tools/generate"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// ErrInvalid marks a container config berth cannot run.
+var ErrInvalid = errors.New("invalid container config")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// Pod is what a container needs from its pod sandbox.
+type Pod struct {
+	ID             string
+	Name           string
+	Namespace      string
+	UID            string
+	NetNS          string // pinned netns; "" on the host network
+	PausePID       int    // holds the pod's IPC, UTS and (shared) PID namespaces
+	HostNetwork    bool
+	HostIPC        bool
+	HostPID        bool
+	SharedPID      bool
+	CgroupParent   string
+	HostnamePath   string
+	HostsPath      string
+	ResolvConfPath string
+	ShmPath        string // "" with host IPC: the host's /dev/shm
+	LogDir         string
+	Privileged     bool
+	Handler        string
+}
+
+// defaultPath is PATH when neither the image nor the config sets one.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// SpecInput is everything a container's OCI spec is made from.
+type SpecInput struct {
+	ID          string
+	Config      *runtimeapi.ContainerConfig
+	Pod         Pod
+	Image       v1.Config
+	Rootfs      string // the mounted overlay
+	CgroupsPath string
+	// TargetPID is the init pid of the container whose PID namespace a
+	// TARGET-mode container joins.
+	TargetPID int
+}
+
+// BuildSpec generates the container's OCI spec from its CRI config, its
+// image's config and its pod.
+func BuildSpec(in SpecInput) (*rspec.Spec, error) {
+	cfg := in.Config
+	sc := cfg.GetLinux().GetSecurityContext()
+	g, err := generate.New("linux")
+	if err != nil {
+		return nil, err
+	}
+	g.HostSpecific = false
+	// The pod's pause process set the hostname of the UTS namespace the
+	// container joins; setting one here would change it for the whole pod.
+	g.RemoveHostname()
+	g.SetRootPath(in.Rootfs)
+	g.SetRootReadonly(sc.GetReadonlyRootfs())
+	g.ClearProcessRlimits() // inherit the node's limits, as other runtimes do
+
+	args, err := processArgs(cfg, in.Image)
+	if err != nil {
+		return nil, err
+	}
+	g.SetProcessArgs(args)
+	g.SetProcessTerminal(cfg.GetTty())
+	cwd := cfg.GetWorkingDir()
+	if cwd == "" {
+		cwd = in.Image.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	g.SetProcessCwd(cwd)
+	g.ClearProcessEnv()
+	for _, e := range mergeEnv(in.Image.Env, cfg.GetEnvs()) {
+		g.AddMultipleProcessEnv([]string{e})
+	}
+
+	user, err := resolveUser(in.Rootfs, sc, in.Image.User)
+	if err != nil {
+		return nil, err
+	}
+	g.SetProcessUID(user.UID)
+	g.SetProcessGID(user.GID)
+	for _, gid := range user.Groups {
+		g.AddProcessAdditionalGid(gid)
+	}
+	if !slices.ContainsFunc(g.Config.Process.Env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
+		g.AddProcessEnv("HOME", user.Home)
+	}
+
+	privileged := sc.GetPrivileged()
+	if privileged && !in.Pod.Privileged {
+		return nil, invalidf("a privileged container needs a privileged pod sandbox")
+	}
+	if err := setCapabilities(&g, sc, privileged); err != nil {
+		return nil, err
+	}
+	g.SetProcessNoNewPrivileges(sc.GetNoNewPrivs())
+	if privileged {
+		g.Config.Linux.MaskedPaths = nil
+		g.Config.Linux.ReadonlyPaths = nil
+		if err := addHostDevices(&g); err != nil {
+			return nil, err
+		}
+	} else {
+		if mp := sc.GetMaskedPaths(); mp != nil {
+			g.Config.Linux.MaskedPaths = mp
+		}
+		if rp := sc.GetReadonlyPaths(); rp != nil {
+			g.Config.Linux.ReadonlyPaths = rp
+		}
+	}
+
+	if err := setNamespaces(&g, in); err != nil {
+		return nil, err
+	}
+	if err := setMounts(&g, in, privileged); err != nil {
+		return nil, err
+	}
+	if err := setDevices(&g, cfg.GetDevices()); err != nil {
+		return nil, err
+	}
+	setResources(&g, cfg.GetLinux().GetResources())
+	g.SetLinuxCgroupsPath(in.CgroupsPath)
+	for k, v := range cfg.GetAnnotations() {
+		g.AddAnnotation(k, v)
+	}
+	g.AddAnnotation("io.kubernetes.cri.container-type", "container")
+	g.AddAnnotation("io.kubernetes.cri.sandbox-id", in.Pod.ID)
+	return g.Config, nil
+}
+
+// processArgs applies kubelet's rules: the CRI command replaces the image's
+// entrypoint (and drops its cmd); CRI args replace the image's cmd.
+func processArgs(cfg *runtimeapi.ContainerConfig, img v1.Config) ([]string, error) {
+	var args []string
+	switch {
+	case len(cfg.GetCommand()) > 0:
+		args = append(slices.Clone(cfg.GetCommand()), cfg.GetArgs()...)
+	case len(cfg.GetArgs()) > 0:
+		args = append(slices.Clone(img.Entrypoint), cfg.GetArgs()...)
+	default:
+		args = append(slices.Clone(img.Entrypoint), img.Cmd...)
+	}
+	if len(args) == 0 {
+		return nil, invalidf("no command: the config has no command or args and the image no entrypoint or cmd")
+	}
+	return args, nil
+}
+
+// mergeEnv is the image's environment overridden by the config's, keeping
+// the image's order, with PATH always set.
+func mergeEnv(image []string, kvs []*runtimeapi.KeyValue) []string {
+	out := slices.Clone(image)
+	index := map[string]int{}
+	for i, e := range out {
+		k, _, _ := strings.Cut(e, "=")
+		index[k] = i
+	}
+	set := func(k, v string) {
+		if i, ok := index[k]; ok {
+			out[i] = k + "=" + v
+			return
+		}
+		index[k] = len(out)
+		out = append(out, k+"="+v)
+	}
+	for _, kv := range kvs {
+		set(kv.GetKey(), string(kv.GetValue()))
+	}
+	if _, ok := index["PATH"]; !ok {
+		set("PATH", defaultPath)
+	}
+	return out
+}
+
+func setNamespaces(g *generate.Generator, in SpecInput) error {
+	pod := in.Pod
+	nsOpts := in.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	pausNS := func(kind string) string { return fmt.Sprintf("/proc/%d/ns/%s", pod.PausePID, kind) }
+	g.ClearLinuxNamespaces()
+	var err error
+	add := func(kind rspec.LinuxNamespaceType, path string) {
+		if err == nil {
+			err = g.AddOrReplaceLinuxNamespace(string(kind), path)
+		}
+	}
+	add(rspec.MountNamespace, "")
+	if !pod.HostNetwork {
+		add(rspec.NetworkNamespace, pod.NetNS)
+		add(rspec.UTSNamespace, pausNS("uts"))
+	}
+	if !pod.HostIPC {
+		add(rspec.IPCNamespace, pausNS("ipc"))
+	}
+	switch {
+	case pod.HostPID:
+	case nsOpts.GetPid() == runtimeapi.NamespaceMode_TARGET:
+		if in.TargetPID <= 0 {
+			return invalidf("PID namespace target %q is not a running container", nsOpts.GetTargetId())
+		}
+		add(rspec.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", in.TargetPID))
+	case pod.SharedPID || nsOpts.GetPid() == runtimeapi.NamespaceMode_POD:
+		add(rspec.PIDNamespace, pausNS("pid"))
+	default:
+		add(rspec.PIDNamespace, "")
+	}
+	return err
+}
+
+// addHostDevices gives a privileged container every device of the host.
+func addHostDevices(g *generate.Generator) error {
+	g.ClearLinuxDevices()
+	g.Config.Linux.Resources.Devices = nil
+	g.AddLinuxResourcesDevice(true, "a", nil, nil, "rwm")
+	return filepath.WalkDir("/dev", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			switch path {
+			case "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/fd":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if path == "/dev/console" || path == "/dev/ptmx" {
+			return nil
+		}
+		if dev, ok := deviceAt(path, path, ""); ok {
+			g.AddDevice(dev)
+		}
+		return nil
+	})
+}

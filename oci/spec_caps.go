@@ -1,0 +1,99 @@
+package oci
+
+import (
+	"strings"
+
+	"github.com/moby/sys/capability"
+	"github.com/opencontainers/runtime-tools/generate"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// DefaultCapabilities is the set a container gets unless it adds or drops
+// some: CRI-O's default list.
+var DefaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID",
+	"CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_KILL",
+}
+
+// setCapabilities applies the default set, then add and drop ("ALL" in
+// either). A privileged container gets every capability berth itself holds:
+// asking the runtime for one the host lacks would fail the container.
+func setCapabilities(g *generate.Generator, sc *runtimeapi.LinuxContainerSecurityContext, privileged bool) error {
+	host := hostCapabilities()
+	caps := map[string]bool{}
+	if privileged {
+		for _, c := range host {
+			caps[c] = true
+		}
+	} else {
+		for _, c := range DefaultCapabilities {
+			caps[c] = true
+		}
+		add, drop := sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities()
+		for _, c := range drop {
+			if strings.EqualFold(c, "ALL") {
+				clear(caps)
+				continue
+			}
+			n, err := capName(c)
+			if err != nil {
+				return err
+			}
+			delete(caps, n)
+		}
+		for _, c := range add {
+			if strings.EqualFold(c, "ALL") {
+				for _, h := range host {
+					caps[h] = true
+				}
+				continue
+			}
+			n, err := capName(c)
+			if err != nil {
+				return err
+			}
+			caps[n] = true
+		}
+	}
+	g.ClearProcessCapabilities()
+	for _, c := range host { // host order: a stable spec
+		if !caps[c] {
+			continue
+		}
+		for _, add := range []func(string) error{g.AddProcessCapabilityBounding, g.AddProcessCapabilityEffective, g.AddProcessCapabilityPermitted} {
+			if err := add(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// capName normalises "net_admin" or "CAP_NET_ADMIN" to "CAP_NET_ADMIN".
+func capName(c string) (string, error) {
+	n := strings.ToUpper(c)
+	if !strings.HasPrefix(n, "CAP_") {
+		n = "CAP_" + n
+	}
+	for _, k := range capability.ListKnown() {
+		if "CAP_"+strings.ToUpper(k.String()) == n {
+			return n, nil
+		}
+	}
+	return "", invalidf("unknown capability %q", c)
+}
+
+// hostCapabilities is berth's own bounding set: what the runtime can grant.
+func hostCapabilities() []string {
+	c, err := capability.NewPid2(0)
+	if err == nil {
+		err = c.Load()
+	}
+	var out []string
+	for _, k := range capability.ListKnown() {
+		if err != nil || c.Get(capability.BOUNDING, k) {
+			out = append(out, "CAP_"+strings.ToUpper(k.String()))
+		}
+	}
+	return out
+}

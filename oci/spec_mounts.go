@@ -1,0 +1,214 @@
+package oci
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-tools/generate"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// setMounts lays out the container's mounts: the runtime's defaults, the
+// pod's /dev/shm and files, then the CRI mounts, which win over any default
+// at the same path.
+func setMounts(g *generate.Generator, in SpecInput, privileged bool) error {
+	cri, err := criMounts(g, in.Config.GetMounts())
+	if err != nil {
+		return err
+	}
+	taken := map[string]bool{}
+	for _, m := range cri {
+		taken[filepath.Clean(m.Destination)] = true
+	}
+	pod := in.Pod
+	ro := in.Config.GetLinux().GetSecurityContext().GetReadonlyRootfs()
+	var mounts []rspec.Mount
+	for _, m := range g.Config.Mounts {
+		switch m.Destination {
+		case "/dev/shm", "/dev/mqueue":
+			continue // set below, from the pod
+		case "/sys", "/sys/fs/cgroup":
+			if privileged {
+				m.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return o == "ro" })
+			}
+		}
+		mounts = append(mounts, m)
+	}
+	shm := pod.ShmPath
+	if shm == "" {
+		shm = "/dev/shm"
+	}
+	mounts = append(mounts, bindMount(shm, "/dev/shm", false, "nosuid", "noexec", "nodev"))
+	if pod.HostIPC {
+		mounts = append(mounts, bindMount("/dev/mqueue", "/dev/mqueue", false, "nosuid", "noexec", "nodev"))
+	} else {
+		mounts = append(mounts, rspec.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}})
+	}
+	for dst, src := range map[string]string{"/etc/hostname": pod.HostnamePath, "/etc/hosts": pod.HostsPath, "/etc/resolv.conf": pod.ResolvConfPath} {
+		if src != "" {
+			mounts = append(mounts, bindMount(src, dst, ro))
+		}
+	}
+	mounts = slices.DeleteFunc(mounts, func(m rspec.Mount) bool { return taken[filepath.Clean(m.Destination)] })
+	slices.SortStableFunc(mounts, func(a, b rspec.Mount) int { return strings.Compare(a.Destination, b.Destination) })
+	g.Config.Mounts = append(mounts, cri...)
+	return nil
+}
+
+func bindMount(src, dst string, ro bool, extra ...string) rspec.Mount {
+	opts := append([]string{"rbind", "rprivate"}, extra...)
+	if ro {
+		opts = append(opts, "ro")
+	}
+	return rspec.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
+}
+
+// criMounts checks and translates the CRI mounts, parents before children,
+// and sets the rootfs propagation their propagation needs.
+func criMounts(g *generate.Generator, in []*runtimeapi.Mount) ([]rspec.Mount, error) {
+	sorted := slices.Clone(in)
+	slices.SortStableFunc(sorted, func(a, b *runtimeapi.Mount) int {
+		return strings.Count(filepath.Clean(a.GetContainerPath()), "/") - strings.Count(filepath.Clean(b.GetContainerPath()), "/")
+	})
+	var out []rspec.Mount
+	for _, m := range sorted {
+		dst := m.GetContainerPath()
+		if !filepath.IsAbs(dst) {
+			return nil, invalidf("mount container path %q must be absolute", dst)
+		}
+		src, err := filepath.EvalSymlinks(m.GetHostPath())
+		if err != nil {
+			return nil, invalidf("mount host path %q: %v", m.GetHostPath(), err)
+		}
+		opts := []string{"rbind"}
+		switch m.GetPropagation() {
+		case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
+			if err := ensurePropagation(src, true); err != nil {
+				return nil, err
+			}
+			opts = append(opts, "rshared")
+			g.SetLinuxRootPropagation("rshared")
+		case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
+			if err := ensurePropagation(src, false); err != nil {
+				return nil, err
+			}
+			opts = append(opts, "rslave")
+			if g.Config.Linux.RootfsPropagation != "rshared" {
+				g.SetLinuxRootPropagation("rslave")
+			}
+		default:
+			opts = append(opts, "rprivate")
+		}
+		if m.GetRecursiveReadOnly() {
+			if !m.GetReadonly() {
+				return nil, invalidf("mount %q: recursive read-only needs read-only too", dst)
+			}
+			if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+				return nil, invalidf("mount %q: recursive read-only needs private propagation, got %s", dst, m.GetPropagation())
+			}
+			opts = append(opts, "rro")
+		} else if m.GetReadonly() {
+			opts = append(opts, "ro")
+		}
+		out = append(out, rspec.Mount{Destination: dst, Type: "bind", Source: src, Options: opts})
+	}
+	return out, nil
+}
+
+// ensurePropagation makes the host mount holding path shared (needed for
+// bidirectional propagation), or at least a slave (for host-to-container),
+// so that mounts made later on the host reach the container.
+func ensurePropagation(path string, needShared bool) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
+	if err != nil || len(mounts) == 0 {
+		return fmt.Errorf("find the mount of %s: %v", path, err)
+	}
+	m := mounts[0]
+	for _, c := range mounts[1:] {
+		if len(c.Mountpoint) > len(m.Mountpoint) {
+			m = c
+		}
+	}
+	shared := strings.Contains(m.Optional, "shared:")
+	if shared || (!needShared && strings.Contains(m.Optional, "master:")) {
+		return nil
+	}
+	if err := unix.Mount("", m.Mountpoint, "", unix.MS_SHARED, ""); err != nil {
+		return fmt.Errorf("make mount %s shared for mount propagation: %w", m.Mountpoint, err)
+	}
+	logrus.WithField("mount", m.Mountpoint).Info("made host mount shared for a container's mount propagation")
+	return nil
+}
+
+// deviceAt describes the device node at hostPath as containerPath; ok is
+// false when it is not a device.
+func deviceAt(hostPath, containerPath, perms string) (rspec.LinuxDevice, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(hostPath, &st); err != nil {
+		return rspec.LinuxDevice{}, false
+	}
+	var typ string
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFCHR:
+		typ = "c"
+	case unix.S_IFBLK:
+		typ = "b"
+	default:
+		return rspec.LinuxDevice{}, false
+	}
+	mode := os.FileMode(st.Mode & 0o777)
+	uid, gid := st.Uid, st.Gid
+	return rspec.LinuxDevice{
+		Path: containerPath, Type: typ,
+		Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev)),
+		FileMode: &mode, UID: &uid, GID: &gid,
+	}, true
+}
+
+// setDevices adds the CRI devices (a directory adds every device in it)
+// with their cgroup permissions.
+func setDevices(g *generate.Generator, devices []*runtimeapi.Device) error {
+	for _, d := range devices {
+		perms := d.GetPermissions()
+		if perms == "" {
+			perms = "rwm"
+		}
+		if strings.Trim(perms, "rwm") != "" {
+			return invalidf("device %q: permissions %q must be made of r, w and m", d.GetHostPath(), perms)
+		}
+		host, err := filepath.EvalSymlinks(d.GetHostPath())
+		if err != nil {
+			return invalidf("device %q: %v", d.GetHostPath(), err)
+		}
+		found := 0
+		add := func(hostPath, containerPath string) {
+			if dev, ok := deviceAt(hostPath, containerPath, perms); ok {
+				g.AddDevice(dev)
+				g.AddLinuxResourcesDevice(true, dev.Type, &dev.Major, &dev.Minor, perms)
+				found++
+			}
+		}
+		if st, err := os.Stat(host); err == nil && st.IsDir() {
+			filepath.WalkDir(host, func(p string, e os.DirEntry, err error) error {
+				if err == nil && !e.IsDir() {
+					rel, _ := filepath.Rel(host, p)
+					add(p, filepath.Join(d.GetContainerPath(), rel))
+				}
+				return nil
+			})
+		} else {
+			add(host, d.GetContainerPath())
+		}
+		if found == 0 {
+			return invalidf("device %q is not a device", d.GetHostPath())
+		}
+	}
+	return nil
+}

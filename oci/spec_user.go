@@ -1,0 +1,68 @@
+package oci
+
+import (
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// User is the identity a container's process runs as.
+type User struct {
+	UID    uint32
+	GID    uint32
+	Groups []uint32 // supplemental
+	Home   string
+}
+
+// resolveUser picks the user from the security context, else the image,
+// and resolves names through the image's /etc/passwd and /etc/group. A
+// numeric user needs no passwd file.
+func resolveUser(rootfs string, sc *runtimeapi.LinuxContainerSecurityContext, imageUser string) (User, error) {
+	spec := imageUser
+	switch {
+	case sc.GetRunAsUser() != nil:
+		spec = strconv.FormatInt(sc.GetRunAsUser().GetValue(), 10)
+	case sc.GetRunAsUsername() != "":
+		spec = sc.GetRunAsUsername()
+	case sc.GetRunAsGroup() != nil:
+		return User{}, invalidf("run_as_group is set without run_as_user or run_as_username")
+	}
+	if g := sc.GetRunAsGroup(); g != nil {
+		// The group replaces any group the image's user spec named.
+		name, _, _ := strings.Cut(spec, ":")
+		spec = name + ":" + strconv.FormatInt(g.GetValue(), 10)
+	}
+	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
+	if err != nil {
+		return User{}, err
+	}
+	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	if err != nil {
+		return User{}, err
+	}
+	eu, err := user.GetExecUserPath(spec, &user.ExecUser{Home: "/"}, passwd, group)
+	if err != nil {
+		return User{}, invalidf("user %q: %v", spec, err)
+	}
+	u := User{UID: uint32(eu.Uid), GID: uint32(eu.Gid), Home: eu.Home}
+	seen := map[uint32]bool{}
+	add := func(gid uint32) {
+		if !seen[gid] {
+			seen[gid] = true
+			u.Groups = append(u.Groups, gid)
+		}
+	}
+	add(u.GID)
+	if sc.GetSupplementalGroupsPolicy() != runtimeapi.SupplementalGroupsPolicy_Strict {
+		for _, gid := range eu.Sgids {
+			add(uint32(gid))
+		}
+	}
+	for _, gid := range sc.GetSupplementalGroups() {
+		add(uint32(gid))
+	}
+	return u, nil
+}

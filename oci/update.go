@@ -1,0 +1,48 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/opencontainers/runtime-tools/generate"
+	"google.golang.org/protobuf/encoding/protojson"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// UpdateResources changes a created or running container's resources in
+// place (kubelet's in-place resize) and records them for ContainerStatus.
+func (m *Manager) UpdateResources(ctx context.Context, id string, res *runtimeapi.LinuxContainerResources) error {
+	c, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	c.op.Lock()
+	defer c.op.Unlock()
+	rec := c.Snapshot()
+	if rec.State == Exited {
+		return fmt.Errorf("%w: container %s has exited", ErrNotRunning, rec.ID)
+	}
+	rt, err := m.runtime(rec.Handler)
+	if err != nil {
+		return err
+	}
+	g, err := generate.New("linux")
+	if err != nil {
+		return err
+	}
+	setResources(&g, res)
+	data, err := json.Marshal(g.Config.Linux.Resources)
+	if err != nil {
+		return err
+	}
+	if err := rt.Update(ctx, rec.ID, data); err != nil {
+		return err
+	}
+	saved, err := protojson.Marshal(res)
+	if err != nil {
+		return err
+	}
+	rec = c.update(func(r *Record) { r.Resources = saved })
+	return m.save(rec)
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/oci"
+)
+
+// ListContainers lists the containers that match the filter (ID or ID
+// prefix, state, pod, labels), oldest first.
+func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
+	return &runtimeapi.ListContainersResponse{Containers: s.listContainers(req.GetFilter())}, nil
+}
+
+func (s *Server) listContainers(f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
+	out := []*runtimeapi.Container{}
+	for _, rec := range s.containers.List() {
+		cfg := rec.CRIConfig()
+		if !containerMatches(&rec, cfg, f) {
+			continue
+		}
+		out = append(out, &runtimeapi.Container{
+			Id:           rec.ID,
+			PodSandboxId: rec.SandboxID,
+			Metadata:     cfg.GetMetadata(),
+			Image:        &runtimeapi.ImageSpec{Image: rec.Image},
+			ImageRef:     rec.ImageRef,
+			ImageId:      rec.ImageID,
+			State:        criContainerState(rec.State),
+			CreatedAt:    rec.CreatedAt.UnixNano(),
+			Labels:       cfg.GetLabels(),
+			Annotations:  cfg.GetAnnotations(),
+		})
+	}
+	return out
+}
+
+func containerMatches(rec *oci.Record, cfg *runtimeapi.ContainerConfig, f *runtimeapi.ContainerFilter) bool {
+	if f == nil {
+		return true
+	}
+	if f.GetId() != "" && !strings.HasPrefix(rec.ID, f.GetId()) {
+		return false
+	}
+	if f.GetPodSandboxId() != "" && !strings.HasPrefix(rec.SandboxID, f.GetPodSandboxId()) {
+		return false
+	}
+	if st := f.GetState(); st != nil && st.GetState() != criContainerState(rec.State) {
+		return false
+	}
+	return labelsMatch(cfg.GetLabels(), f.GetLabelSelector())
+}
