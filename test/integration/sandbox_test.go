@@ -366,10 +366,12 @@ func TestInvalidSandboxConfigsLeaveNothing(t *testing.T) {
 	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
 	parent := cgroupParent(t)
 	cases := map[string]func(*runtimeapi.RunPodSandboxRequest){
-		"no metadata":      func(r *runtimeapi.RunPodSandboxRequest) { r.Config.Metadata = nil },
-		"unknown handler":  func(r *runtimeapi.RunPodSandboxRequest) { r.RuntimeHandler = "kata" },
-		"host sysctl":      func(r *runtimeapi.RunPodSandboxRequest) { r.Config.Linux.Sysctls = map[string]string{"kernel.panic": "1"} },
-		"systemd slice":    func(r *runtimeapi.RunPodSandboxRequest) { r.Config.Linux.CgroupParent = "kubepods-pod1.slice" },
+		"no metadata":     func(r *runtimeapi.RunPodSandboxRequest) { r.Config.Metadata = nil },
+		"unknown handler": func(r *runtimeapi.RunPodSandboxRequest) { r.RuntimeHandler = "kata" },
+		"host sysctl": func(r *runtimeapi.RunPodSandboxRequest) {
+			r.Config.Linux.Sysctls = map[string]string{"kernel.panic": "1"}
+		},
+		"systemd slice": func(r *runtimeapi.RunPodSandboxRequest) { r.Config.Linux.CgroupParent = "kubepods-pod1.slice" },
 		"net sysctl, host": func(r *runtimeapi.RunPodSandboxRequest) {
 			r.Config.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_NODE
 			r.Config.Linux.Sysctls = map[string]string{"net.ipv4.ip_forward": "1"}
