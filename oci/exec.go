@@ -128,5 +128,21 @@ func (m *Manager) ReopenLog(id string) error {
 	if rec.State != Running {
 		return fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
 	}
-	return conmon.ReopenLog(rec.Bundle)
+	if err := conmon.ReopenLog(rec.Bundle); err != nil {
+		return err
+	}
+	// kubelet expects the new file once the call returns.
+	deadline := time.Now().Add(reopenWait)
+	for {
+		if _, err := os.Stat(rec.LogPath); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("conmon did not reopen %s within %s", rec.LogPath, reopenWait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
+
+// reopenWait bounds how long ReopenLog waits for conmon's new log file.
+const reopenWait = 5 * time.Second

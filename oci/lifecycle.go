@@ -116,9 +116,13 @@ var ErrFailedPrecondition = errors.New("failed precondition")
 // Stop sends the stop signal (the image's, else SIGTERM), waits up to
 // timeout, then SIGKILL. Stopping a stopped container is fine, and Stop
 // always ends: a container whose process or monitor is already gone is
-// marked exited.
+// marked exited. An unknown container is not an error (kubelet may stop
+// one that is already removed).
 func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

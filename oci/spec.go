@@ -75,6 +75,9 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 	g.SetRootPath(in.Rootfs)
 	g.SetRootReadonly(sc.GetReadonlyRootfs())
 	g.ClearProcessRlimits() // inherit the node's limits, as other runtimes do
+	// runtime-tools starts from a seccomp profile of its own; an unset
+	// profile means unconfined (RuntimeDefault is asked for explicitly).
+	g.Config.Linux.Seccomp = nil
 
 	args, err := processArgs(cfg, in.Image)
 	if err != nil {

@@ -34,13 +34,20 @@ func setMounts(g *generate.Generator, in SpecInput, privileged bool) error {
 		switch m.Destination {
 		case "/dev/shm", "/dev/mqueue":
 			continue // set below, from the pod
-		case "/sys", "/sys/fs/cgroup":
+		case "/sys/fs/cgroup":
+			continue // set below
+		case "/sys":
 			if privileged {
 				m.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return o == "ro" })
 			}
 		}
 		mounts = append(mounts, m)
 	}
+	cgroupOpts := []string{"nosuid", "noexec", "nodev", "relatime", "ro"}
+	if privileged {
+		cgroupOpts = cgroupOpts[:4]
+	}
+	mounts = append(mounts, rspec.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: cgroupOpts})
 	shm := pod.ShmPath
 	if shm == "" {
 		shm = "/dev/shm"

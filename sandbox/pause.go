@@ -52,6 +52,7 @@ func pauseSpec(rec *Record, rootfs string, command []string, hostname string) (*
 	g.SetProcessUID(pauseUID)
 	g.SetProcessGID(pauseUID)
 	g.ClearProcessCapabilities()
+	g.Config.Linux.Seccomp = nil // runtime-tools' own profile; pause needs none
 	g.SetProcessNoNewPrivileges(true)
 	g.SetProcessOOMScoreAdj(oci.ClampOOMScoreAdj(pauseOOMScore))
 	g.SetLinuxCgroupsPath(rec.CgroupsPath)
