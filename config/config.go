@@ -45,6 +45,8 @@ type Config struct {
 type RuntimeConfig struct {
 	DefaultHandler string                    `toml:"default_handler" doc:"Handler used when a pod names none."`
 	Handlers       map[string]RuntimeHandler `toml:"handlers" doc:"Runtime handlers by name. A table in a drop-in file replaces the whole handler of that name."`
+	// RestrictOOMScoreAdj is containerd's restrict_oom_score_adj.
+	RestrictOOMScoreAdj bool `toml:"restrict_oom_score_adj" doc:"Raise OOM score adjustments below berth's own to berth's own when berth lacks CAP_SYS_RESOURCE (the runtime would fail them). false passes them through as asked."`
 }
 
 // RuntimeHandler is one OCI runtime binary and how to call it.
@@ -117,7 +119,8 @@ func Default() *Config {
 		CgroupDriver:  CgroupfsDriver,
 		StreamAddress: "127.0.0.1:0",
 		Runtime: RuntimeConfig{
-			DefaultHandler: "runc",
+			DefaultHandler:      "runc",
+			RestrictOOMScoreAdj: true,
 			Handlers: map[string]RuntimeHandler{
 				// runc 1.5.2 built by hack/install-deps.sh; Debian's 1.1.5 is too old.
 				"runc": {Path: "/usr/local/sbin/runc", Root: "/run/berth/runc"},

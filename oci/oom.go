@@ -5,10 +5,20 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
+
+// restrictOOM is runtime.restrict_oom_score_adj: clamp, or pass values
+// through as asked (and let the runtime fail where the host forbids them).
+var restrictOOM atomic.Bool
+
+func init() { restrictOOM.Store(true) }
+
+// RestrictOOMScoreAdj sets whether ClampOOMScoreAdj clamps.
+func RestrictOOMScoreAdj(on bool) { restrictOOM.Store(on) }
 
 var oomFloor = sync.OnceValue(func() int {
 	if hasCapability(unix.CAP_SYS_RESOURCE) {
@@ -31,6 +41,9 @@ var oomFloor = sync.OnceValue(func() int {
 // CAP_SYS_RESOURCE; without it a spec asking for less makes the runtime fail,
 // so berth raises the value instead (as containerd's restrict_oom_score_adj).
 func ClampOOMScoreAdj(want int) int {
+	if !restrictOOM.Load() {
+		return want
+	}
 	return max(want, oomFloor())
 }
 

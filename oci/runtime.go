@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/berth-dev/berth/config"
 )
 
@@ -145,6 +147,9 @@ func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args .
 	}
 	if msg == "" {
 		msg = err.Error()
+	}
+	if strings.Contains(msg, "unknown version") {
+		msg += fmt.Sprintf(" (%s does not support OCI runtime-spec %s: upgrade it or use another runtime handler)", r.Path, rspec.Version)
 	}
 	if args[0] != "create" && strings.Contains(msg, "does not exist") {
 		return nil, fmt.Errorf("%s %s: %w: %s", r.Handler, args[0], ErrNotExist, msg)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
 	"google.golang.org/protobuf/encoding/protojson"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -27,12 +28,11 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, res *runtimeap
 	if err != nil {
 		return err
 	}
-	g, err := generate.New("linux")
+	resources, err := LinuxResources(res)
 	if err != nil {
 		return err
 	}
-	setResources(&g, res)
-	data, err := json.Marshal(g.Config.Linux.Resources)
+	data, err := json.Marshal(resources)
 	if err != nil {
 		return err
 	}
@@ -45,4 +45,15 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, res *runtimeap
 	}
 	rec = c.update(func(r *Record) { r.Resources = saved })
 	return m.save(rec)
+}
+
+// LinuxResources translates CRI resources into OCI ones.
+func LinuxResources(res *runtimeapi.LinuxContainerResources) (*rspec.LinuxResources, error) {
+	g, err := generate.New("linux")
+	if err != nil {
+		return nil, err
+	}
+	g.Config.Linux.Resources = &rspec.LinuxResources{}
+	setResources(&g, res)
+	return g.Config.Linux.Resources, nil
 }

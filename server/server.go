@@ -67,6 +67,7 @@ func New(cfg *config.Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("load pod sandboxes: %w", err)
 	}
+	oci.RestrictOOMScoreAdj(cfg.Runtime.RestrictOOMScoreAdj)
 	containers, err := oci.NewManager(context.Background(), oci.Options{
 		Root:         cfg.Root,
 		RunRoot:      cfg.RunRoot,
