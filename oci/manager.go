@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -17,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/store"
@@ -107,20 +107,12 @@ func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 		return nil, fmt.Errorf("%w: empty ID", ErrNotFound)
 	}
 	m.mu.RLock()
-	c, ok := m.containers[idOrPrefix]
-	if !ok {
-		for id, cand := range m.containers {
-			if strings.HasPrefix(id, idOrPrefix) {
-				if c != nil {
-					m.mu.RUnlock()
-					return nil, fmt.Errorf("%w: ID prefix %q matches more than one container", ErrInvalid, idOrPrefix)
-				}
-				c = cand
-			}
-		}
-	}
+	c, match := ids.Lookup(m.containers, idOrPrefix)
 	m.mu.RUnlock()
-	if c == nil {
+	switch match {
+	case ids.Ambiguous:
+		return nil, fmt.Errorf("%w: ID prefix %q matches more than one container", ErrInvalid, idOrPrefix)
+	case ids.None:
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, idOrPrefix)
 	}
 	m.refresh(c)
@@ -131,10 +123,7 @@ func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 // first.
 func (m *Manager) List() []Record {
 	m.mu.RLock()
-	all := make([]*Container, 0, len(m.containers))
-	for _, c := range m.containers {
-		all = append(all, c)
-	}
+	all := ids.Values(m.containers)
 	m.mu.RUnlock()
 	out := make([]Record, len(all))
 	for i, c := range all {

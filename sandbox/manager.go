@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
@@ -100,32 +101,21 @@ func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
 		return nil, fmt.Errorf("%w: empty ID", ErrNotFound)
 	}
 	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if sb, ok := m.sandboxes[idOrPrefix]; ok {
-		return sb, nil
-	}
-	var found *Sandbox
-	for id, sb := range m.sandboxes {
-		if strings.HasPrefix(id, idOrPrefix) {
-			if found != nil {
-				return nil, fmt.Errorf("%w: ID prefix %q matches more than one sandbox", ErrInvalid, idOrPrefix)
-			}
-			found = sb
-		}
-	}
-	if found == nil {
+	sb, match := ids.Lookup(m.sandboxes, idOrPrefix)
+	m.mu.RUnlock()
+	switch match {
+	case ids.Ambiguous:
+		return nil, fmt.Errorf("%w: ID prefix %q matches more than one sandbox", ErrInvalid, idOrPrefix)
+	case ids.None:
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, idOrPrefix)
 	}
-	return found, nil
+	return sb, nil
 }
 
 // List returns a snapshot of every sandbox.
 func (m *Manager) List() []Record {
 	m.mu.RLock()
-	all := make([]*Sandbox, 0, len(m.sandboxes))
-	for _, sb := range m.sandboxes {
-		all = append(all, sb)
-	}
+	all := ids.Values(m.sandboxes)
 	m.mu.RUnlock()
 	out := make([]Record, len(all))
 	for i, sb := range all {
