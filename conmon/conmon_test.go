@@ -1,0 +1,83 @@
+package conmon
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestReadExit(t *testing.T) {
+	m := &Monitor{ExitDir: t.TempDir()}
+	persist := t.TempDir()
+	if _, ok := m.ReadExit("c1", persist); ok {
+		t.Fatal("exit read before conmon wrote it")
+	}
+	// conmon may be caught halfway through writing the file.
+	write := func(content string) {
+		if err := os.WriteFile(filepath.Join(m.ExitDir, "c1"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	if _, ok := m.ReadExit("c1", persist); ok {
+		t.Fatal("an empty exit file must not count as an exit")
+	}
+	write("137")
+	e, ok := m.ReadExit("c1", persist)
+	if !ok || e.Code != 137 || e.OOMKilled || time.Since(e.FinishedAt) > time.Minute {
+		t.Fatalf("ReadExit = %+v, %v; want code 137, not OOM, finished now", e, ok)
+	}
+	if err := os.WriteFile(filepath.Join(persist, "oom"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := m.ReadExit("c1", persist); !e.OOMKilled {
+		t.Fatal("the oom file conmon writes must mark the exit OOMKilled")
+	}
+	if err := m.RemoveExit("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveExit("c1"); err != nil {
+		t.Fatalf("removing a missing exit file: %v", err)
+	}
+}
+
+func TestCtlMessages(t *testing.T) {
+	bundle := t.TempDir()
+	if err := ReopenLog(bundle); err == nil {
+		t.Fatal("writing a missing ctl fifo must fail, not block")
+	}
+	fifo := filepath.Join(bundle, "ctl")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReopenLog(bundle); err == nil {
+		t.Fatal("writing a ctl fifo nobody reads must fail, not block")
+	}
+	r, err := os.OpenFile(fifo, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := ReopenLog(bundle); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resize(bundle, 80, 24); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, _ := r.Read(buf)
+	if got, want := string(buf[:n]), "2 0 0\n1 24 80\n"; got != want {
+		t.Fatalf("ctl fifo got %q, want %q (type, height, width)", got, want)
+	}
+}
+
+func TestConmonLevel(t *testing.T) {
+	for in, want := range map[string]string{"trace": "debug", "debug": "debug", "info": "info", "warn": "warn", "error": "error", "panic": "error"} {
+		if got := conmonLevel(in); got != want {
+			t.Errorf("conmonLevel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

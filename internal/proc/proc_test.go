@@ -1,0 +1,47 @@
+package proc
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+func TestReadStatOfSelf(t *testing.T) {
+	st, err := ReadStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PPID != os.Getppid() || st.StartTime == 0 || st.State == 'Z' {
+		t.Fatalf("stat of self = %+v; want ppid %d, a start time, not a zombie", st, os.Getppid())
+	}
+	if !Alive(os.Getpid(), st.StartTime) || Alive(os.Getpid(), st.StartTime+1) {
+		t.Fatal("Alive must hold for the right start time only (pid reuse guard)")
+	}
+}
+
+func TestWaitExitOfAnotherProcess(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	st, err := ReadStat(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := WaitExit(short, cmd.Process.Pid, st.StartTime); err == nil {
+		t.Fatal("WaitExit returned while the process still runs")
+	}
+	cmd.Process.Kill()
+	// Not reaped yet: a zombie counts as exited.
+	if err := WaitExit(context.Background(), cmd.Process.Pid, st.StartTime); err != nil {
+		t.Fatal(err)
+	}
+	if Alive(cmd.Process.Pid, st.StartTime) {
+		t.Fatal("a killed process is reported alive")
+	}
+}
