@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/capability"
@@ -30,29 +31,33 @@ func setCapabilities(g *generate.Generator, sc *runtimeapi.LinuxContainerSecurit
 			caps[c] = true
 		}
 		add, drop := sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities()
-		for _, c := range drop {
-			if strings.EqualFold(c, "ALL") {
-				clear(caps)
-				continue
+		// The order kubelet's other runtimes use: add ALL, drop ALL, then
+		// each add, then each drop (so "add ALL, drop X" lacks X).
+		if slices.ContainsFunc(add, isAll) {
+			for _, h := range host {
+				caps[h] = true
 			}
-			n, err := capName(c)
-			if err != nil {
-				return err
-			}
-			delete(caps, n)
+		}
+		if slices.ContainsFunc(drop, isAll) {
+			clear(caps)
 		}
 		for _, c := range add {
-			if strings.EqualFold(c, "ALL") {
-				for _, h := range host {
-					caps[h] = true
+			if !isAll(c) {
+				n, err := capName(c)
+				if err != nil {
+					return err
 				}
-				continue
+				caps[n] = true
 			}
-			n, err := capName(c)
-			if err != nil {
-				return err
+		}
+		for _, c := range drop {
+			if !isAll(c) {
+				n, err := capName(c)
+				if err != nil {
+					return err
+				}
+				delete(caps, n)
 			}
-			caps[n] = true
 		}
 	}
 	g.ClearProcessCapabilities()
@@ -68,6 +73,8 @@ func setCapabilities(g *generate.Generator, sc *runtimeapi.LinuxContainerSecurit
 	}
 	return nil
 }
+
+func isAll(c string) bool { return strings.EqualFold(c, "ALL") }
 
 // capName normalises "net_admin" or "CAP_NET_ADMIN" to "CAP_NET_ADMIN".
 func capName(c string) (string, error) {

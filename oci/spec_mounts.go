@@ -65,8 +65,17 @@ func setMounts(g *generate.Generator, in SpecInput, privileged bool) error {
 	}
 	mounts = slices.DeleteFunc(mounts, func(m rspec.Mount) bool { return taken[filepath.Clean(m.Destination)] })
 	slices.SortStableFunc(mounts, func(a, b rspec.Mount) int { return strings.Compare(a.Destination, b.Destination) })
-	g.Config.Mounts = append(mounts, cri...)
+	// Parents before children across all mounts: a CRI mount at /etc must
+	// come before the pod's /etc/hosts, not hide it.
+	all := append(mounts, cri...)
+	slices.SortStableFunc(all, func(a, b rspec.Mount) int { return depth(a.Destination) - depth(b.Destination) })
+	g.Config.Mounts = all
 	return nil
+}
+
+// depth is how many path components a mount destination has.
+func depth(dst string) int {
+	return strings.Count(filepath.Clean(dst), "/")
 }
 
 func bindMount(src, dst string, ro bool, extra ...string) rspec.Mount {
@@ -80,15 +89,19 @@ func bindMount(src, dst string, ro bool, extra ...string) rspec.Mount {
 // criMounts checks and translates the CRI mounts, parents before children,
 // and sets the rootfs propagation their propagation needs.
 func criMounts(g *generate.Generator, in []*runtimeapi.Mount) ([]rspec.Mount, error) {
-	sorted := slices.Clone(in)
-	slices.SortStableFunc(sorted, func(a, b *runtimeapi.Mount) int {
-		return strings.Count(filepath.Clean(a.GetContainerPath()), "/") - strings.Count(filepath.Clean(b.GetContainerPath()), "/")
-	})
 	var out []rspec.Mount
-	for _, m := range sorted {
+	for _, m := range in {
 		dst := m.GetContainerPath()
 		if !filepath.IsAbs(dst) {
 			return nil, invalidf("mount container path %q must be absolute", dst)
+		}
+		if m.GetRecursiveReadOnly() {
+			if !m.GetReadonly() {
+				return nil, invalidf("mount %q: recursive read-only needs read-only too", dst)
+			}
+			if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+				return nil, invalidf("mount %q: recursive read-only needs private propagation, got %s", dst, m.GetPropagation())
+			}
 		}
 		src, err := filepath.EvalSymlinks(m.GetHostPath())
 		if err != nil {
@@ -114,12 +127,6 @@ func criMounts(g *generate.Generator, in []*runtimeapi.Mount) ([]rspec.Mount, er
 			opts = append(opts, "rprivate")
 		}
 		if m.GetRecursiveReadOnly() {
-			if !m.GetReadonly() {
-				return nil, invalidf("mount %q: recursive read-only needs read-only too", dst)
-			}
-			if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
-				return nil, invalidf("mount %q: recursive read-only needs private propagation, got %s", dst, m.GetPropagation())
-			}
 			opts = append(opts, "rro")
 		} else if m.GetReadonly() {
 			opts = append(opts, "ro")

@@ -30,10 +30,11 @@ func resolveUser(rootfs string, sc *runtimeapi.LinuxContainerSecurityContext, im
 	case sc.GetRunAsGroup() != nil:
 		return User{}, invalidf("run_as_group is set without run_as_user or run_as_username")
 	}
-	if g := sc.GetRunAsGroup(); g != nil {
-		// The group replaces any group the image's user spec named.
-		name, _, _ := strings.Cut(spec, ":")
-		spec = name + ":" + strconv.FormatInt(g.GetValue(), 10)
+	runAsGroup := sc.GetRunAsGroup()
+	if runAsGroup != nil {
+		// Resolve the user alone (so /etc/group memberships are found),
+		// then let the group replace the primary one.
+		spec, _, _ = strings.Cut(spec, ":")
 	}
 	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
 	if err != nil {
@@ -48,6 +49,9 @@ func resolveUser(rootfs string, sc *runtimeapi.LinuxContainerSecurityContext, im
 		return User{}, invalidf("user %q: %v", spec, err)
 	}
 	u := User{UID: uint32(eu.Uid), GID: uint32(eu.Gid), Home: eu.Home}
+	if runAsGroup != nil {
+		u.GID = uint32(runAsGroup.GetValue())
+	}
 	seen := map[uint32]bool{}
 	add := func(gid uint32) {
 		if !seen[gid] {

@@ -1,0 +1,599 @@
+package oci
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Fixture files of the fake rootfs most tests use.
+const (
+	testPasswd = `root:x:0:0:root:/root:/bin/sh
+app:x:1000:1000:app:/home/app:/bin/sh
+`
+	testGroup = `root:x:0:
+wheel:x:10:root
+audio:x:29:app
+video:x:44:app,other
+app:x:1000:
+`
+)
+
+// testPod is the pod the containers of these tests run in.
+var testPod = Pod{
+	ID:             "pod-1",
+	Name:           "web",
+	Namespace:      "default",
+	UID:            "uid-1",
+	NetNS:          "/run/x/ns/abc",
+	PausePID:       42,
+	HostnamePath:   "/pods/pod-1/hostname",
+	HostsPath:      "/pods/pod-1/hosts",
+	ResolvConfPath: "/pods/pod-1/resolv.conf",
+	ShmPath:        "/pods/pod-1/shm",
+}
+
+// newRootfs makes a fake rootfs holding etc/passwd and etc/group (each only
+// when its content is not empty).
+func newRootfs(t *testing.T, passwd, group string) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"passwd": passwd, "group": group} {
+		if content == "" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(root, "etc", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// testInput is a plain container in testPod, as kubelet would send it: its
+// own PID namespace, the pod's network and IPC.
+func testInput(t *testing.T) SpecInput {
+	t.Helper()
+	return SpecInput{
+		ID: "ctr-1",
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Linux: &runtimeapi.LinuxContainerConfig{
+				SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+					NamespaceOptions: &runtimeapi.NamespaceOption{
+						Network: runtimeapi.NamespaceMode_POD,
+						Pid:     runtimeapi.NamespaceMode_CONTAINER,
+						Ipc:     runtimeapi.NamespaceMode_POD,
+					},
+				},
+			},
+		},
+		Pod:         testPod,
+		Image:       v1.Config{Cmd: []string{"/bin/app"}},
+		Rootfs:      newRootfs(t, testPasswd, testGroup),
+		CgroupsPath: "/berth/berth-ctr-1",
+	}
+}
+
+// securityContext is the container's security context, for a test to change.
+func securityContext(in *SpecInput) *runtimeapi.LinuxContainerSecurityContext {
+	if in.Config.Linux == nil {
+		in.Config.Linux = &runtimeapi.LinuxContainerConfig{}
+	}
+	if in.Config.Linux.SecurityContext == nil {
+		in.Config.Linux.SecurityContext = &runtimeapi.LinuxContainerSecurityContext{}
+	}
+	return in.Config.Linux.SecurityContext
+}
+
+// resources are the container's resources, for a test to change.
+func resources(in *SpecInput) *runtimeapi.LinuxContainerResources {
+	if in.Config.Linux == nil {
+		in.Config.Linux = &runtimeapi.LinuxContainerConfig{}
+	}
+	if in.Config.Linux.Resources == nil {
+		in.Config.Linux.Resources = &runtimeapi.LinuxContainerResources{}
+	}
+	return in.Config.Linux.Resources
+}
+
+// buildSpec builds the spec of testInput changed by mutate (which may be nil).
+func buildSpec(t *testing.T, mutate func(*SpecInput)) *rspec.Spec {
+	t.Helper()
+	in := testInput(t)
+	if mutate != nil {
+		mutate(&in)
+	}
+	s, err := BuildSpec(in)
+	if err != nil {
+		t.Fatalf("BuildSpec: %v", err)
+	}
+	return s
+}
+
+// invalidCase is a change to testInput that BuildSpec must reject.
+type invalidCase struct {
+	name   string
+	mutate func(t *testing.T, in *SpecInput)
+}
+
+// testInvalid checks that BuildSpec rejects each case with ErrInvalid.
+func testInvalid(t *testing.T, tests []invalidCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := testInput(t)
+			tt.mutate(t, &in)
+			s, err := BuildSpec(in)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("BuildSpec = %v, %v; want an error wrapping ErrInvalid", s != nil, err)
+			}
+		})
+	}
+}
+
+func findMount(s *rspec.Spec, dst string) (rspec.Mount, bool) {
+	i := slices.IndexFunc(s.Mounts, func(m rspec.Mount) bool { return m.Destination == dst })
+	if i < 0 {
+		return rspec.Mount{}, false
+	}
+	return s.Mounts[i], true
+}
+
+func findNamespace(s *rspec.Spec, typ rspec.LinuxNamespaceType) (rspec.LinuxNamespace, bool) {
+	i := slices.IndexFunc(s.Linux.Namespaces, func(ns rspec.LinuxNamespace) bool { return ns.Type == typ })
+	if i < 0 {
+		return rspec.LinuxNamespace{}, false
+	}
+	return s.Linux.Namespaces[i], true
+}
+
+func env(kvs ...string) []*runtimeapi.KeyValue {
+	var out []*runtimeapi.KeyValue
+	for i := 0; i+1 < len(kvs); i += 2 {
+		out = append(out, &runtimeapi.KeyValue{Key: kvs[i], Value: []byte(kvs[i+1])})
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func TestBuildSpecProcessArgs(t *testing.T) {
+	img := v1.Config{Entrypoint: []string{"/entry", "-v"}, Cmd: []string{"serve", "--port=80"}}
+	tests := []struct {
+		name          string
+		image         v1.Config
+		command, args []string
+		want          []string
+	}{
+		{"command replaces entrypoint and drops cmd", img, []string{"/bin/sh", "-c"}, nil, []string{"/bin/sh", "-c"}},
+		{"command and args", img, []string{"/bin/sh"}, []string{"-c", "true"}, []string{"/bin/sh", "-c", "true"}},
+		{"args replace cmd after entrypoint", img, nil, []string{"run"}, []string{"/entry", "-v", "run"}},
+		{"args without entrypoint", v1.Config{Cmd: []string{"serve"}}, nil, []string{"run"}, []string{"run"}},
+		{"neither: entrypoint and cmd", img, nil, nil, []string{"/entry", "-v", "serve", "--port=80"}},
+		{"neither: only entrypoint", v1.Config{Entrypoint: []string{"/entry"}}, nil, nil, []string{"/entry"}},
+		{"neither: only cmd", v1.Config{Cmd: []string{"/bin/app"}}, nil, nil, []string{"/bin/app"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				in.Image = tt.image
+				in.Config.Command, in.Config.Args = tt.command, tt.args
+			})
+			if !slices.Equal(s.Process.Args, tt.want) {
+				t.Errorf("args = %q, want %q", s.Process.Args, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildSpecEnv(t *testing.T) {
+	tests := []struct {
+		name  string
+		image []string
+		cfg   []*runtimeapi.KeyValue
+		want  []string
+	}{
+		{
+			name: "nothing: default PATH",
+			want: []string{"PATH=" + defaultPath, "HOME=/root"},
+		},
+		{
+			name:  "image only",
+			image: []string{"PATH=/img/bin", "A=1"},
+			want:  []string{"PATH=/img/bin", "A=1", "HOME=/root"},
+		},
+		{
+			name:  "config overrides image in image order",
+			image: []string{"A=1", "PATH=/img/bin", "B=2"},
+			cfg:   env("B", "cfg", "C", "3", "A", "x=y"),
+			want:  []string{"A=x=y", "PATH=/img/bin", "B=cfg", "C=3", "HOME=/root"},
+		},
+		{
+			name:  "config PATH",
+			image: []string{"A=1"},
+			cfg:   env("PATH", "/cfg/bin"),
+			want:  []string{"A=1", "PATH=/cfg/bin", "HOME=/root"},
+		},
+		{
+			name:  "default PATH appended after the config",
+			image: []string{"A=1"},
+			cfg:   env("B", "2"),
+			want:  []string{"A=1", "B=2", "PATH=" + defaultPath, "HOME=/root"},
+		},
+		{
+			name: "empty value",
+			cfg:  env("EMPTY", ""),
+			want: []string{"EMPTY=", "PATH=" + defaultPath, "HOME=/root"},
+		},
+		{
+			name:  "HOME from the image kept",
+			image: []string{"HOME=/img/home"},
+			want:  []string{"HOME=/img/home", "PATH=" + defaultPath},
+		},
+		{
+			name: "HOME from the config kept",
+			cfg:  env("HOME", "/cfg/home"),
+			want: []string{"HOME=/cfg/home", "PATH=" + defaultPath},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				in.Image.Env = tt.image
+				in.Config.Envs = tt.cfg
+			})
+			if !slices.Equal(s.Process.Env, tt.want) {
+				t.Errorf("env = %q, want %q", s.Process.Env, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildSpecCwd(t *testing.T) {
+	tests := []struct {
+		name, config, image, want string
+	}{
+		{"config wins", "/cfg", "/img", "/cfg"},
+		{"image", "", "/img", "/img"},
+		{"root by default", "", "", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				in.Config.WorkingDir = tt.config
+				in.Image.WorkingDir = tt.image
+			})
+			if s.Process.Cwd != tt.want {
+				t.Errorf("cwd = %q, want %q", s.Process.Cwd, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildSpecDefaults(t *testing.T) {
+	var rootfs string
+	s := buildSpec(t, func(in *SpecInput) { rootfs = in.Rootfs })
+	if s.Linux.Seccomp != nil {
+		t.Errorf("seccomp = %+v, want nil (unconfined)", s.Linux.Seccomp)
+	}
+	if s.Hostname != "" {
+		t.Errorf("hostname = %q, want none: the pod's UTS namespace has it", s.Hostname)
+	}
+	if len(s.Process.Rlimits) != 0 {
+		t.Errorf("rlimits = %+v, want none", s.Process.Rlimits)
+	}
+	if s.Root == nil || s.Root.Path != rootfs || s.Root.Readonly {
+		t.Errorf("root = %+v, want %q read-write", s.Root, rootfs)
+	}
+	if s.Process.Terminal || s.Process.NoNewPrivileges {
+		t.Errorf("terminal, no new privileges = %v, %v; want false, false", s.Process.Terminal, s.Process.NoNewPrivileges)
+	}
+	if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil {
+		t.Errorf("masked, read-only paths = %q, %q; want none when the config has none", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+}
+
+func TestBuildSpecProcessFlags(t *testing.T) {
+	s := buildSpec(t, func(in *SpecInput) {
+		in.Config.Tty = true
+		sc := securityContext(in)
+		sc.ReadonlyRootfs = true
+		sc.NoNewPrivs = true
+		sc.MaskedPaths = []string{"/proc/kcore"}
+		sc.ReadonlyPaths = []string{"/proc/sys"}
+	})
+	if !s.Root.Readonly {
+		t.Error("root is read-write, want read-only")
+	}
+	if !s.Process.Terminal || !s.Process.NoNewPrivileges {
+		t.Errorf("terminal, no new privileges = %v, %v; want true, true", s.Process.Terminal, s.Process.NoNewPrivileges)
+	}
+	if !slices.Equal(s.Linux.MaskedPaths, []string{"/proc/kcore"}) || !slices.Equal(s.Linux.ReadonlyPaths, []string{"/proc/sys"}) {
+		t.Errorf("masked, read-only paths = %q, %q; want the config's", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+}
+
+func TestBuildSpecCapabilities(t *testing.T) {
+	defaults := DefaultCapabilities
+	tests := []struct {
+		name      string
+		add, drop []string
+		want      []string
+	}{
+		{"defaults", nil, nil, defaults},
+		{"add normalized", []string{"NET_ADMIN", "cap_sys_time"}, nil, append(slices.Clone(defaults), "CAP_NET_ADMIN", "CAP_SYS_TIME")},
+		{"add with prefix", []string{"CAP_SYS_ADMIN"}, nil, append(slices.Clone(defaults), "CAP_SYS_ADMIN")},
+		{"add a default", []string{"KILL"}, nil, defaults},
+		{"drop one", nil, []string{"kill"}, slices.DeleteFunc(slices.Clone(defaults), func(c string) bool { return c == "CAP_KILL" })},
+		{"drop all", nil, []string{"ALL"}, nil},
+		{"drop all then add one", []string{"NET_RAW"}, []string{"all"}, []string{"CAP_NET_RAW"}},
+		// Drops win over adds, as with kubelet's other runtimes.
+		{"add and drop the same", []string{"CHOWN"}, []string{"CHOWN"}, slices.DeleteFunc(slices.Clone(defaults), func(c string) bool { return c == "CAP_CHOWN" })},
+		{"add all, drop all", []string{"ALL"}, []string{"ALL"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				securityContext(in).Capabilities = &runtimeapi.Capability{AddCapabilities: tt.add, DropCapabilities: tt.drop}
+			})
+			c := s.Process.Capabilities
+			want := sorted(tt.want)
+			for set, got := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted} {
+				if !slices.Equal(sorted(got), want) {
+					t.Errorf("%s = %q, want %q", set, sorted(got), want)
+				}
+			}
+			if len(c.Inheritable) != 0 || len(c.Ambient) != 0 {
+				t.Errorf("inheritable, ambient = %q, %q; want none", c.Inheritable, c.Ambient)
+			}
+		})
+	}
+}
+
+func TestBuildSpecPrivileged(t *testing.T) {
+	s := buildSpec(t, func(in *SpecInput) {
+		in.Pod.Privileged = true
+		sc := securityContext(in)
+		sc.Privileged = true
+		sc.Capabilities = &runtimeapi.Capability{DropCapabilities: []string{"ALL"}}
+		sc.MaskedPaths = []string{"/proc/kcore"}
+		sc.ReadonlyPaths = []string{"/proc/sys"}
+	})
+	c := s.Process.Capabilities
+	for _, want := range DefaultCapabilities {
+		if !slices.Contains(c.Bounding, want) {
+			t.Errorf("bounding set %q lacks default %s", c.Bounding, want)
+		}
+	}
+	if !slices.Equal(c.Effective, c.Bounding) || !slices.Equal(c.Permitted, c.Bounding) {
+		t.Errorf("effective %q and permitted %q differ from bounding %q", c.Effective, c.Permitted, c.Bounding)
+	}
+	if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil {
+		t.Errorf("masked, read-only paths = %q, %q; want none", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	if len(s.Linux.Devices) == 0 {
+		t.Error("no host devices")
+	}
+	allowAll := rspec.LinuxDeviceCgroup{Allow: true, Type: "a", Access: "rwm"}
+	if !slices.ContainsFunc(s.Linux.Resources.Devices, func(d rspec.LinuxDeviceCgroup) bool {
+		return d.Allow == allowAll.Allow && d.Type == allowAll.Type && d.Access == allowAll.Access && d.Major == nil && d.Minor == nil
+	}) {
+		t.Errorf("device rules %+v do not allow every device", s.Linux.Resources.Devices)
+	}
+}
+
+func TestBuildSpecNamespaces(t *testing.T) {
+	type nsMap = map[rspec.LinuxNamespaceType]string
+	tests := []struct {
+		name      string
+		pod       func(*Pod)
+		pid       runtimeapi.NamespaceMode
+		targetPID int
+		want      nsMap // every namespace, by type: its path
+	}{
+		{
+			name: "pod network, own pid",
+			pid:  runtimeapi.NamespaceMode_CONTAINER,
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": ""},
+		},
+		{
+			name: "host network",
+			pod:  func(p *Pod) { p.HostNetwork, p.NetNS = true, "" },
+			pid:  runtimeapi.NamespaceMode_CONTAINER,
+			want: nsMap{"mount": "", "ipc": "/proc/42/ns/ipc", "pid": ""},
+		},
+		{
+			name: "host IPC",
+			pod:  func(p *Pod) { p.HostIPC = true },
+			pid:  runtimeapi.NamespaceMode_CONTAINER,
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "pid": ""},
+		},
+		{
+			name: "shared pid pod",
+			pod:  func(p *Pod) { p.SharedPID = true },
+			pid:  runtimeapi.NamespaceMode_CONTAINER,
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": "/proc/42/ns/pid"},
+		},
+		{
+			name: "pod pid mode",
+			pid:  runtimeapi.NamespaceMode_POD,
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": "/proc/42/ns/pid"},
+		},
+		{
+			name: "host pid",
+			pod:  func(p *Pod) { p.HostPID = true },
+			pid:  runtimeapi.NamespaceMode_NODE,
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc"},
+		},
+		{
+			name:      "target pid",
+			pid:       runtimeapi.NamespaceMode_TARGET,
+			targetPID: 77,
+			want:      nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": "/proc/77/ns/pid"},
+		},
+		{
+			name: "all host",
+			pod:  func(p *Pod) { p.HostNetwork, p.HostIPC, p.HostPID, p.NetNS = true, true, true, "" },
+			pid:  runtimeapi.NamespaceMode_NODE,
+			want: nsMap{"mount": ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				if tt.pod != nil {
+					tt.pod(&in.Pod)
+				}
+				securityContext(in).NamespaceOptions.Pid = tt.pid
+				in.TargetPID = tt.targetPID
+			})
+			got := nsMap{}
+			for _, ns := range s.Linux.Namespaces {
+				if _, dup := got[ns.Type]; dup {
+					t.Errorf("namespace %s twice", ns.Type)
+				}
+				got[ns.Type] = ns.Path
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("namespaces = %v, want %v", got, tt.want)
+			}
+			for typ, path := range tt.want {
+				if ns, ok := findNamespace(s, typ); !ok || ns.Path != path {
+					t.Errorf("namespace %s = %q (present %v), want %q", typ, ns.Path, ok, path)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildSpecInvalid(t *testing.T) {
+	testInvalid(t, []invalidCase{
+		{"no command at all", func(t *testing.T, in *SpecInput) { in.Image = v1.Config{} }},
+		{"unknown capability to add", func(t *testing.T, in *SpecInput) {
+			securityContext(in).Capabilities = &runtimeapi.Capability{AddCapabilities: []string{"NET_WIZARD"}}
+		}},
+		{"unknown capability to drop", func(t *testing.T, in *SpecInput) {
+			securityContext(in).Capabilities = &runtimeapi.Capability{DropCapabilities: []string{"CAP_BOGUS"}}
+		}},
+		{"privileged container in unprivileged pod", func(t *testing.T, in *SpecInput) { securityContext(in).Privileged = true }},
+		{"target pid namespace without a target", func(t *testing.T, in *SpecInput) {
+			securityContext(in).NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: "gone"}
+			in.TargetPID = 0
+		}},
+	})
+}
+
+func TestBuildSpecResources(t *testing.T) {
+	s := buildSpec(t, func(in *SpecInput) {
+		r := resources(in)
+		r.CpuShares = 512
+		r.CpuQuota = 50000
+		r.CpuPeriod = 100000
+		r.CpusetCpus = "0-1"
+		r.CpusetMems = "0"
+		r.MemoryLimitInBytes = 256 << 20
+		r.OomScoreAdj = 500
+		r.HugepageLimits = []*runtimeapi.HugepageLimit{{PageSize: "2MB", Limit: 4 << 20}, {PageSize: "1GB", Limit: 1 << 30}}
+	})
+	res := s.Linux.Resources
+	cpu := res.CPU
+	if cpu == nil || cpu.Shares == nil || *cpu.Shares != 512 || cpu.Quota == nil || *cpu.Quota != 50000 ||
+		cpu.Period == nil || *cpu.Period != 100000 || cpu.Cpus != "0-1" || cpu.Mems != "0" {
+		t.Errorf("cpu = %+v, want shares 512, quota 50000, period 100000, cpus 0-1, mems 0", cpu)
+	}
+	if mem := res.Memory; mem == nil || mem.Limit == nil || *mem.Limit != 256<<20 {
+		t.Errorf("memory = %+v, want limit %d", mem, 256<<20)
+	}
+	wantHuge := []rspec.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}, {Pagesize: "1GB", Limit: 1 << 30}}
+	if !slices.Equal(res.HugepageLimits, wantHuge) {
+		t.Errorf("hugepage limits = %+v, want %+v", res.HugepageLimits, wantHuge)
+	}
+	if adj := s.Process.OOMScoreAdj; adj == nil || *adj != ClampOOMScoreAdj(500) {
+		t.Errorf("OOM score adj = %v, want %d", adj, ClampOOMScoreAdj(500))
+	}
+}
+
+func TestBuildSpecMemorySwap(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"); err != nil {
+		t.Skip("no cgroup v1 swap accounting on this host")
+	}
+	tests := []struct {
+		name              string
+		limit, swap, want int64
+	}{
+		{"swap unset: equal to the limit", 256 << 20, 0, 256 << 20},
+		{"swap set", 256 << 20, 512 << 20, 512 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				r := resources(in)
+				r.MemoryLimitInBytes, r.MemorySwapLimitInBytes = tt.limit, tt.swap
+			})
+			if mem := s.Linux.Resources.Memory; mem == nil || mem.Swap == nil || *mem.Swap != tt.want {
+				t.Errorf("memory = %+v, want swap %d", mem, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildSpecOOMScoreAdj(t *testing.T) {
+	for _, want := range []int64{-1000, -998, 0, 1000} {
+		s := buildSpec(t, func(in *SpecInput) { resources(in).OomScoreAdj = want })
+		if adj := s.Process.OOMScoreAdj; adj == nil || *adj != ClampOOMScoreAdj(int(want)) {
+			t.Errorf("OOM score adj for %d = %v, want %d", want, adj, ClampOOMScoreAdj(int(want)))
+		}
+	}
+}
+
+func TestClampOOMScoreAdj(t *testing.T) {
+	wants := []int{-2000, -1000, -999, -500, -1, 0, 1, 500, 999, 1000}
+	prev := ClampOOMScoreAdj(wants[0])
+	for _, want := range wants {
+		got := ClampOOMScoreAdj(want)
+		if got < want || got < -1000 {
+			t.Errorf("ClampOOMScoreAdj(%d) = %d, want at least %d and -1000", want, got, want)
+		}
+		if got < prev {
+			t.Errorf("ClampOOMScoreAdj(%d) = %d, below %d for a smaller request", want, got, prev)
+		}
+		prev = got
+	}
+}
+
+func TestBuildSpecCgroupsPathAndAnnotations(t *testing.T) {
+	s := buildSpec(t, func(in *SpecInput) {
+		in.CgroupsPath = "kubepods-pod1.slice:berth:ctr-1"
+		in.Config.Annotations = map[string]string{"a": "1", "io.example/b": "two"}
+	})
+	if s.Linux.CgroupsPath != "kubepods-pod1.slice:berth:ctr-1" {
+		t.Errorf("cgroups path = %q", s.Linux.CgroupsPath)
+	}
+	for k, v := range map[string]string{"a": "1", "io.example/b": "two", "io.kubernetes.cri.sandbox-id": testPod.ID} {
+		if got, ok := s.Annotations[k]; !ok || got != v {
+			t.Errorf("annotation %s = %q (present %v), want %q", k, got, ok, v)
+		}
+	}
+}
+
+func TestBuildSpecAddAllDropOne(t *testing.T) {
+	s := buildSpec(t, func(in *SpecInput) {
+		securityContext(in).Capabilities = &runtimeapi.Capability{AddCapabilities: []string{"ALL"}, DropCapabilities: []string{"CHOWN"}}
+	})
+	if slices.Contains(s.Process.Capabilities.Bounding, "CAP_CHOWN") || !slices.Contains(s.Process.Capabilities.Bounding, "CAP_KILL") {
+		t.Fatalf("add ALL, drop CHOWN gave %q", s.Process.Capabilities.Bounding)
+	}
+}
