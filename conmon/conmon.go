@@ -139,9 +139,30 @@ func (m *Monitor) Create(ctx context.Context, o CreateOptions) (Created, error) 
 		reaper.Adopt(conmonPid)
 	}
 	if msg.Pid <= 0 {
-		return Created{ConmonPid: conmonPid}, fmt.Errorf("%s", strings.TrimSpace(msg.Message))
+		return Created{ConmonPid: conmonPid}, fmt.Errorf("%s", runtimeMessage(msg.Message))
 	}
 	return Created{Pid: msg.Pid, ConmonPid: conmonPid}, nil
+}
+
+// runtimeMessage takes the message out of a runtime's text log line
+// (`time=... level=error msg="..."`), which conmon passes on verbatim.
+func runtimeMessage(s string) string {
+	s = strings.TrimSpace(s)
+	i := strings.Index(s, `msg="`)
+	if i < 0 {
+		return s
+	}
+	if m, err := strconv.Unquote(s[i+4:]); err == nil {
+		return m
+	}
+	// Unquote needs the closing quote to end the string.
+	rest := s[i+4:]
+	if j := strings.LastIndex(rest, `"`); j > 0 {
+		if m, err := strconv.Unquote(rest[:j+1]); err == nil {
+			return m
+		}
+	}
+	return s
 }
 
 // conmonLevel maps berth's log level to conmon's (which has no trace/panic).

@@ -81,3 +81,13 @@ func TestConmonLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestRuntimeMessage(t *testing.T) {
+	in := `time="2026-11-23T16:32:54Z" level=error msg="runc create failed: open \"/dev/mqueue\": no such file"`
+	if got, want := runtimeMessage(in), `runc create failed: open "/dev/mqueue": no such file`; got != want {
+		t.Fatalf("runtimeMessage = %q, want %q", got, want)
+	}
+	if got := runtimeMessage("  plain error\n"); got != "plain error" {
+		t.Fatalf("runtimeMessage of a plain line = %q", got)
+	}
+}

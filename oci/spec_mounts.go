@@ -53,9 +53,10 @@ func setMounts(g *generate.Generator, in SpecInput, privileged bool) error {
 		shm = "/dev/shm"
 	}
 	mounts = append(mounts, bindMount(shm, "/dev/shm", false, "nosuid", "noexec", "nodev"))
-	if pod.HostIPC {
+	if _, err := os.Stat("/dev/mqueue"); err == nil && pod.HostIPC {
 		mounts = append(mounts, bindMount("/dev/mqueue", "/dev/mqueue", false, "nosuid", "noexec", "nodev"))
 	} else {
+		// In the host's IPC namespace this shows the host's queues too.
 		mounts = append(mounts, rspec.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}})
 	}
 	for dst, src := range map[string]string{"/etc/hostname": pod.HostnamePath, "/etc/hosts": pod.HostsPath, "/etc/resolv.conf": pod.ResolvConfPath} {

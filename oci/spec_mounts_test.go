@@ -89,7 +89,7 @@ func TestBuildSpecPodMounts(t *testing.T) {
 			mutate: func(t *testing.T, in *SpecInput) { in.Pod.HostIPC, in.Pod.ShmPath = true, "" },
 			want: with(map[string]mountWant{
 				"/dev/shm":    {"bind", "/dev/shm", false},
-				"/dev/mqueue": {"bind", "/dev/mqueue", false},
+				"/dev/mqueue": hostMqueue(),
 			}),
 		},
 		{
@@ -331,4 +331,14 @@ func TestBuildSpecCRIMountDoesNotHidePodFiles(t *testing.T) {
 	if etc, hosts := index("/etc"), index("/etc/hosts"); etc < 0 || hosts < 0 || etc > hosts {
 		t.Fatalf("CRI mount /etc is #%d, the pod's /etc/hosts #%d: the parent must come first", etc, hosts)
 	}
+}
+
+// hostMqueue is the /dev/mqueue a host-IPC container gets: the host's when
+// it has one mounted, else a fresh mqueue mount (which, in the host's IPC
+// namespace, shows the host's queues).
+func hostMqueue() mountWant {
+	if _, err := os.Stat("/dev/mqueue"); err == nil {
+		return mountWant{"bind", "/dev/mqueue", false}
+	}
+	return mountWant{"mqueue", "mqueue", false}
 }
