@@ -45,11 +45,12 @@ func addMount(in *SpecInput, m *runtimeapi.Mount) {
 	in.Config.Mounts = append(in.Config.Mounts, m)
 }
 
+type mountWant struct {
+	typ, src string
+	ro       bool
+}
+
 func TestBuildSpecPodMounts(t *testing.T) {
-	type mountWant struct {
-		typ, src string
-		ro       bool
-	}
 	defaults := map[string]mountWant{
 		"/dev/shm":         {"bind", testPod.ShmPath, false},
 		"/dev/mqueue":      {"mqueue", "mqueue", false},
