@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/oci"
 )
 
 // Status reports whether the runtime and pod networking are ready. Networking
@@ -36,12 +38,17 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 }
 
 // runtimeHandlers lists the configured handlers; "" is the default one.
-// No optional feature is claimed until berth implements it.
+// A feature is claimed when the runtime says it has it (probed once) and
+// berth implements it; user namespaces are not built yet.
 func (s *Server) runtimeHandlers() []*runtimeapi.RuntimeHandler {
 	cfg := s.config()
-	handlers := []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{}}}
+	features := func(name string) *runtimeapi.RuntimeHandlerFeatures {
+		f := oci.NewRuntime(name, cfg.Runtime.Handlers[name]).Features()
+		return &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts}
+	}
+	handlers := []*runtimeapi.RuntimeHandler{{Name: "", Features: features(cfg.Runtime.DefaultHandler)}}
 	for _, name := range cfg.HandlerNames() {
-		handlers = append(handlers, &runtimeapi.RuntimeHandler{Name: name, Features: &runtimeapi.RuntimeHandlerFeatures{}})
+		handlers = append(handlers, &runtimeapi.RuntimeHandler{Name: name, Features: features(name)})
 	}
 	return handlers
 }
