@@ -43,6 +43,18 @@ type Pod struct {
 	Handler        string
 }
 
+// The paths kubelet masks and makes read-only for a default /proc mount.
+var (
+	DefaultMaskedPaths = []string{
+		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+	}
+	DefaultReadonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
+)
+
 // defaultPath is PATH when neither the image nor the config sets one.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -126,9 +138,12 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 			return nil, err
 		}
 	} else {
+		// kubelet sends its lists; without them (crictl), the same defaults.
+		g.Config.Linux.MaskedPaths = DefaultMaskedPaths
 		if mp := sc.GetMaskedPaths(); mp != nil {
 			g.Config.Linux.MaskedPaths = mp
 		}
+		g.Config.Linux.ReadonlyPaths = DefaultReadonlyPaths
 		if rp := sc.GetReadonlyPaths(); rp != nil {
 			g.Config.Linux.ReadonlyPaths = rp
 		}

@@ -301,8 +301,8 @@ func TestBuildSpecDefaults(t *testing.T) {
 	if s.Process.Terminal || s.Process.NoNewPrivileges {
 		t.Errorf("terminal, no new privileges = %v, %v; want false, false", s.Process.Terminal, s.Process.NoNewPrivileges)
 	}
-	if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil {
-		t.Errorf("masked, read-only paths = %q, %q; want none when the config has none", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	if !slices.Equal(s.Linux.MaskedPaths, DefaultMaskedPaths) || !slices.Equal(s.Linux.ReadonlyPaths, DefaultReadonlyPaths) {
+		t.Errorf("masked, read-only paths = %q, %q; want kubelet's defaults when the config has none", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
 	}
 }
 
