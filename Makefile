@@ -69,8 +69,9 @@ critest: deps build tools
 	BIN=$(BIN) test/critest/run.sh
 
 # Benchmarks (never timed assertions in tests): image pull throughput.
-bench:
+bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./image/
+	cd test/integration && BERTH_BINARY=$(abspath $(BIN))/berth $(GO) test -tags integration -run '^$$' -bench . -benchtime 20x .
 
 lint:
 	$(GO) vet ./...

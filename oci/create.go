@@ -248,7 +248,8 @@ func mkdirInRootfs(rootfs, dir string) error {
 func (m *Manager) removeDirs(rec *Record) error {
 	var errs []error
 	for _, d := range []string{rec.Bundle, rec.Dir} {
-		if d != "" && strings.HasPrefix(d, m.opts.RunRoot) || strings.HasPrefix(d, m.opts.Root) {
+		// Only ever below berth's own dirs, whatever a record says.
+		if strings.HasPrefix(d, m.bundlesDir()+"/") || strings.HasPrefix(d, m.dirsDir()+"/") {
 			errs = append(errs, os.RemoveAll(d))
 		}
 	}

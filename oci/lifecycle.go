@@ -63,6 +63,10 @@ func (r *Record) setExited(e exitInfo) {
 		return
 	}
 	r.State, r.ExitCode, r.FinishedAt = Exited, e.Code, e.FinishedAt
+	// The exit file's time is coarse; a container cannot end before it started.
+	if r.FinishedAt.Before(r.StartedAt) {
+		r.FinishedAt = r.StartedAt
+	}
 	switch {
 	case e.OOMKilled:
 		r.Reason = ReasonOOMKilled
@@ -99,12 +103,21 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	started := time.Now()
 	if err := rt.Start(ctx, rec.ID); err != nil {
 		return err
 	}
+	// A status call may have seen the process exit already (and marked the
+	// container exited) before this update: the start time still counts.
 	rec = c.update(func(r *Record) {
+		if r.StartedAt.IsZero() {
+			r.StartedAt = started
+		}
 		if r.State == Created {
-			r.State, r.StartedAt = Running, time.Now()
+			r.State = Running
+		}
+		if r.FinishedAt.Before(r.StartedAt) && r.State == Exited {
+			r.FinishedAt = r.StartedAt
 		}
 	})
 	return m.save(rec)

@@ -1,0 +1,83 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/test/harness"
+)
+
+const benchImage = "registry.k8s.io/e2e-test-images/busybox:1.29-2"
+
+// BenchmarkRunPodSandbox measures RunPodSandbox alone (netns, CNI ADD,
+// files, shm, pause); stopping and removing the pod is left out of the time.
+// Run it against a non-race binary: make bench sets BERTH_BINARY.
+func BenchmarkRunPodSandbox(b *testing.B) {
+	n := harness.NewNetwork(b, "berth-bench", "berthbench", "10.125.0.0/16")
+	d := harness.Start(b, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		resp, err := d.Runtime().RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: podConfig(fmt.Sprintf("bench%d", i), "")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		benchRemovePod(b, d, resp.GetPodSandboxId())
+		b.StartTimer()
+	}
+}
+
+// BenchmarkCreateStartContainer measures CreateContainer + StartContainer
+// (overlay mount, spec, conmon, runc create and start) in a ready pod.
+func BenchmarkCreateStartContainer(b *testing.B) {
+	n := harness.NewNetwork(b, "berth-bench-c", "berthbenchc", "10.125.0.0/16")
+	reg := harness.Registry(b)
+	d := harness.Start(b, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m"), Config: harness.MirrorConfig(reg)})
+	ctx := context.Background()
+	if _, err := d.Image().PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: benchImage}}); err != nil {
+		b.Fatal(err)
+	}
+	pod := podConfig("bench", "")
+	resp, err := d.Runtime().RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: pod})
+	if err != nil {
+		b.Fatal(err)
+	}
+	podID := resp.GetPodSandboxId()
+	defer benchRemovePod(b, d, podID)
+	b.ResetTimer()
+	for i := range b.N {
+		cfg := &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: fmt.Sprintf("c%d", i)},
+			Image:    &runtimeapi.ImageSpec{Image: benchImage},
+			Command:  []string{"sleep", "3600"},
+		}
+		c, err := d.Runtime().CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: cfg, SandboxConfig: pod})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Runtime().StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.GetContainerId()}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if _, err := d.Runtime().RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: c.GetContainerId()}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+func benchRemovePod(b *testing.B, d *harness.Berth, id string) {
+	ctx := context.Background()
+	if _, err := d.Runtime().StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.Runtime().RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,768 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/test/harness"
+)
+
+const (
+	busyboxImage = "registry.k8s.io/e2e-test-images/busybox:1.29-2"
+	pauseImage   = "registry.k8s.io/pause:3.10"
+)
+
+// containerFixture is a berth with its own network, cgroup parent and the
+// busybox image pulled.
+type containerFixture struct {
+	b      *harness.Berth
+	n      *harness.Network
+	parent string
+}
+
+// testPod is a running pod and what its cleanup check needs.
+type testPod struct {
+	id  string
+	cfg *runtimeapi.PodSandboxConfig
+	pid int
+	ip  string
+}
+
+func newContainerFixture(t *testing.T, name, bridge, subnet string) *containerFixture {
+	t.Helper()
+	reg := harness.Registry(t)
+	n := harness.NewNetwork(t, name, bridge, subnet)
+	parent := cgroupParent(t) // its cleanup runs after berth's
+	b := harness.Start(t, harness.Options{Config: harness.MirrorConfig(reg), CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
+	// A failed test must not leave containers running on the host: remove
+	// every pod (and so its containers) before berth stops.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		list, err := b.Runtime().ListPodSandbox(c, &runtimeapi.ListPodSandboxRequest{})
+		if err != nil {
+			return
+		}
+		for _, p := range list.GetItems() {
+			b.Runtime().StopPodSandbox(c, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.GetId()})
+			b.Runtime().RemovePodSandbox(c, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.GetId()})
+		}
+	})
+	pullImage(t, b, busyboxImage)
+	return &containerFixture{b: b, n: n, parent: parent}
+}
+
+// slowCtx is for calls that may queue behind many others.
+func slowCtx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func (f *containerFixture) tryRunPod(c context.Context, cfg *runtimeapi.PodSandboxConfig) (string, error) {
+	resp, err := f.b.Runtime().RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	return resp.GetPodSandboxId(), err
+}
+
+// runPod starts a pod named name; edit (if not nil) changes its config.
+func (f *containerFixture) runPod(t *testing.T, name string, edit func(*runtimeapi.PodSandboxConfig)) testPod {
+	t.Helper()
+	cfg := podConfig(name, f.parent)
+	if edit != nil {
+		edit(cfg)
+	}
+	id, err := f.tryRunPod(slowCtx(t), cfg)
+	if err != nil {
+		t.Fatalf("RunPodSandbox %s: %v", name, err)
+	}
+	return f.describePod(t, id, cfg)
+}
+
+func (f *containerFixture) describePod(t *testing.T, id string, cfg *runtimeapi.PodSandboxConfig) testPod {
+	t.Helper()
+	st, info := podStatus(t, f.b, id)
+	return testPod{id: id, cfg: cfg, pid: info.PID, ip: st.GetNetwork().GetIp()}
+}
+
+// containerConfig is a busybox container as kubelet sends it for a pod of
+// podConfig (its own PID namespace).
+func containerConfig(name string, cmd ...string) *runtimeapi.ContainerConfig {
+	return &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: name},
+		Image:    &runtimeapi.ImageSpec{Image: busyboxImage},
+		Command:  cmd,
+		Labels:   map[string]string{"test": "container", "container": name},
+		Linux: &runtimeapi.LinuxContainerConfig{
+			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
+			},
+		},
+	}
+}
+
+func tryRunContainer(c context.Context, b *harness.Berth, p testPod, cfg *runtimeapi.ContainerConfig) (string, error) {
+	resp, err := b.Runtime().CreateContainer(c, &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: cfg, SandboxConfig: p.cfg})
+	if err != nil {
+		return "", fmt.Errorf("CreateContainer %s: %w", cfg.GetMetadata().GetName(), err)
+	}
+	id := resp.GetContainerId()
+	if _, err := b.Runtime().StartContainer(c, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
+		return id, fmt.Errorf("StartContainer %s: %w", cfg.GetMetadata().GetName(), err)
+	}
+	return id, nil
+}
+
+// runContainer creates and starts a container in the pod.
+func runContainer(t *testing.T, b *harness.Berth, p testPod, cfg *runtimeapi.ContainerConfig) string {
+	t.Helper()
+	id, err := tryRunContainer(ctx(t), b, p, cfg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b.Logs())
+	}
+	return id
+}
+
+type containerInfo struct {
+	PID       int    `json:"pid"`
+	ConmonPID int    `json:"conmonPid"`
+	Bundle    string `json:"bundle"`
+}
+
+func containerStatus(t *testing.T, b *harness.Berth, id string) (*runtimeapi.ContainerStatus, containerInfo) {
+	t.Helper()
+	resp, err := b.Runtime().ContainerStatus(ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		t.Fatalf("ContainerStatus %s: %v", id, err)
+	}
+	var info containerInfo
+	if err := json.Unmarshal([]byte(resp.GetInfo()["info"]), &info); err != nil {
+		t.Fatalf("verbose container info %q: %v", resp.GetInfo()["info"], err)
+	}
+	return resp.GetStatus(), info
+}
+
+// waitExited waits for the container to exit and returns its status.
+func waitExited(t *testing.T, b *harness.Berth, id string) *runtimeapi.ContainerStatus {
+	t.Helper()
+	var st *runtimeapi.ContainerStatus
+	waitFor(t, time.Minute, func() bool {
+		st, _ = containerStatus(t, b, id)
+		return st.GetState() == runtimeapi.ContainerState_CONTAINER_EXITED
+	})
+	return st
+}
+
+func listContainers(t *testing.T, b *harness.Berth, f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
+	t.Helper()
+	resp, err := b.Runtime().ListContainers(ctx(t), &runtimeapi.ListContainersRequest{Filter: f})
+	if err != nil {
+		t.Fatalf("ListContainers %v: %v", f, err)
+	}
+	return resp.GetContainers()
+}
+
+func execSync(t *testing.T, b *harness.Berth, id string, cmd ...string) string {
+	t.Helper()
+	resp, err := b.Runtime().ExecSync(ctx(t), &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: cmd, Timeout: 20})
+	if err != nil || resp.GetExitCode() != 0 {
+		t.Fatalf("ExecSync %q: %v, exit %d, stderr %q", cmd, err, resp.GetExitCode(), resp.GetStderr())
+	}
+	return string(resp.GetStdout())
+}
+
+func stopContainer(t *testing.T, b *harness.Berth, id string, timeout int64) {
+	t.Helper()
+	if _, err := b.Runtime().StopContainer(ctx(t), &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: timeout}); err != nil {
+		t.Fatalf("StopContainer %s: %v", id, err)
+	}
+}
+
+func removeContainer(t *testing.T, b *harness.Berth, id string) {
+	t.Helper()
+	if _, err := b.Runtime().RemoveContainer(ctx(t), &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+		t.Fatalf("RemoveContainer %s: %v", id, err)
+	}
+}
+
+// forEach runs fn(0..n-1) on at most workers goroutines and returns the
+// errors by index.
+func forEach(n, workers int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
+}
+
+func firstError(t *testing.T, b *harness.Berth, what string, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s %d: %v\n%s", what, i, err, b.Logs())
+		}
+	}
+}
+
+// eventually polls cond for up to limit and reports whether it held.
+func eventually(limit time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// assertAllClean removes nothing; it checks that the pods and their
+// containers have left nothing behind.
+func (f *containerFixture) assertAllClean(t *testing.T, pods []testPod) {
+	t.Helper()
+	var pids []int
+	var ids, ips []string
+	for _, p := range pods {
+		pids = append(pids, p.pid)
+		ids = append(ids, p.id)
+		ips = append(ips, p.ip)
+	}
+	assertClean(t, f.b, f.n, f.parent, pids, ids, ips)
+	if left := listContainers(t, f.b, nil); len(left) != 0 {
+		t.Fatalf("want no containers listed, got %v", left)
+	}
+	var left []string
+	if !eventually(10*time.Second, func() bool {
+		left = f.b.ContainerLeftovers(f.parent)
+		return len(left) == 0
+	}) {
+		t.Fatalf("containers left behind:\n  %s\n%s", strings.Join(left, "\n  "), f.b.Logs())
+	}
+}
+
+func openFDCount(t *testing.T, b *harness.Berth) int {
+	t.Helper()
+	fds, err := b.OpenFDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// mountsUnder lists the mount points below dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
+			out = append(out, fields[4])
+		}
+	}
+	return out
+}
+
+func TestFiftyPodsTwoContainersEach(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-c50", "berthitc50", "10.124.0.0/24")
+	b := f.b
+	fdsBefore := openFDCount(t, b)
+	const pods, workers = 50, 8
+
+	podIDs := make([]string, pods)
+	cfgs := make([]*runtimeapi.PodSandboxConfig, pods)
+	firstError(t, b, "pod", forEach(pods, workers, func(i int) error {
+		cfgs[i] = podConfig(fmt.Sprintf("pod%d", i), f.parent)
+		var err error
+		podIDs[i], err = f.tryRunPod(slowCtx(t), cfgs[i])
+		return err
+	}))
+	all := make([]testPod, pods)
+	for i := range pods {
+		all[i] = f.describePod(t, podIDs[i], cfgs[i])
+	}
+
+	ctrs := make([]string, 2*pods) // pod i has ctrs[2i] and ctrs[2i+1]
+	firstError(t, b, "container", forEach(2*pods, workers, func(i int) error {
+		var err error
+		ctrs[i], err = tryRunContainer(slowCtx(t), b, all[i/2], containerConfig(fmt.Sprintf("c%d", i%2), "sleep", "3600"))
+		return err
+	}))
+
+	for i, p := range all {
+		got := listContainers(t, b, &runtimeapi.ContainerFilter{PodSandboxId: p.id})
+		if len(got) != 2 {
+			t.Fatalf("pod%d: want 2 containers, got %d", i, len(got))
+		}
+		for _, c := range got {
+			if c.GetPodSandboxId() != p.id || (c.GetId() != ctrs[2*i] && c.GetId() != ctrs[2*i+1]) {
+				t.Fatalf("pod%d lists a container not its own: %v", i, c)
+			}
+		}
+	}
+	running := listContainers(t, b, &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}})
+	if len(running) != 2*pods {
+		t.Fatalf("want %d running containers, got %d", 2*pods, len(running))
+	}
+	if conmons := b.Conmons(); len(conmons) != 2*pods {
+		t.Fatalf("want %d conmons, got %d", 2*pods, len(conmons))
+	}
+
+	firstError(t, b, "stop", forEach(2*pods, workers, func(i int) error {
+		_, err := b.Runtime().StopContainer(slowCtx(t), &runtimeapi.StopContainerRequest{ContainerId: ctrs[i], Timeout: int64(2 * (i % 2))})
+		return err
+	}))
+	exited := listContainers(t, b, &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_EXITED}})
+	if len(exited) != 2*pods {
+		t.Fatalf("want %d exited containers, got %d", 2*pods, len(exited))
+	}
+	firstError(t, b, "remove container", forEach(2*pods, workers, func(i int) error {
+		_, err := b.Runtime().RemoveContainer(slowCtx(t), &runtimeapi.RemoveContainerRequest{ContainerId: ctrs[i]})
+		return err
+	}))
+	firstError(t, b, "remove pod", forEach(pods, workers, func(i int) error {
+		c := slowCtx(t)
+		if _, err := b.Runtime().StopPodSandbox(c, &runtimeapi.StopPodSandboxRequest{PodSandboxId: podIDs[i]}); err != nil {
+			return err
+		}
+		_, err := b.Runtime().RemovePodSandbox(c, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podIDs[i]})
+		return err
+	}))
+	f.assertAllClean(t, all)
+
+	var fds []string
+	if !eventually(10*time.Second, func() bool {
+		fds, _ = b.OpenFDs()
+		return len(fds) <= fdsBefore+5
+	}) {
+		t.Fatalf("berth had %d open fds before the pods, %d after they are all gone:\n  %s", fdsBefore, len(fds), strings.Join(fds, "\n  "))
+	}
+	t.Logf("berth's open fds: %d before the pods, %d after", fdsBefore, len(fds))
+}
+
+func TestContainerThatExitsAtOnce(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cexit", "berthitcexit", "10.124.1.0/24")
+	b := f.b
+	p := f.runPod(t, "exits", nil)
+	for _, c := range []struct {
+		name   string
+		cmd    []string
+		code   int32
+		reason string
+	}{
+		{"fails", []string{"sh", "-c", "exit 3"}, 3, "Error"},
+		{"succeeds", []string{"true"}, 0, "Completed"},
+	} {
+		id := runContainer(t, b, p, containerConfig(c.name, c.cmd...))
+		st := waitExited(t, b, id)
+		if st.GetExitCode() != c.code || st.GetReason() != c.reason {
+			t.Errorf("%s: exit code %d reason %q, want %d %q", c.name, st.GetExitCode(), st.GetReason(), c.code, c.reason)
+		}
+		// The exit file's time is coarse: berth must still never report a
+		// container that finished before it started.
+		if st.GetCreatedAt() <= 0 || st.GetStartedAt() < st.GetCreatedAt() || st.GetFinishedAt() < st.GetStartedAt() {
+			t.Errorf("%s: created %d, started %d, finished %d: want 0 < created <= started <= finished",
+				c.name, st.GetCreatedAt(), st.GetStartedAt(), st.GetFinishedAt())
+		}
+		removeContainer(t, b, id)
+	}
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+func TestNumericUserWithoutPasswd(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cuser", "berthitcuser", "10.124.2.0/24")
+	b := f.b
+	pullImage(t, b, pauseImage)
+	p := f.runPod(t, "numeric", nil)
+
+	// The pause image has no /etc/passwd: a numeric user needs none.
+	cfg := containerConfig("pause")
+	cfg.Image.Image = pauseImage
+	cfg.Linux.SecurityContext.RunAsUser = &runtimeapi.Int64Value{Value: 1234}
+	pause := runContainer(t, b, p, cfg)
+	st, info := containerStatus(t, b, pause)
+	if st.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING || st.GetUser().GetLinux().GetUid() != 1234 {
+		t.Fatalf("pause as 1234: state %v, user %v", st.GetState(), st.GetUser())
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", info.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if fields := strings.Fields(line); len(fields) == 5 && fields[0] == "Uid:" && (fields[1] != "1234" || fields[2] != "1234") {
+			t.Fatalf("the container's process runs as %q, want uid 1234", line)
+		}
+	}
+	if out := execSync(t, b, pause, "/pause", "-v"); !strings.Contains(out, "pause") {
+		t.Fatalf("/pause -v said %q", out)
+	}
+
+	// busybox has a passwd without 1234.
+	cfg = containerConfig("busybox", "sleep", "3600")
+	cfg.Linux.SecurityContext.RunAsUser = &runtimeapi.Int64Value{Value: 1234}
+	bb := runContainer(t, b, p, cfg)
+	if out := strings.TrimSpace(execSync(t, b, bb, "id", "-u")); out != "1234" {
+		t.Fatalf("id -u in busybox run as 1234: %q", out)
+	}
+	if st, _ := containerStatus(t, b, bb); st.GetUser().GetLinux().GetUid() != 1234 {
+		t.Fatalf("busybox as 1234: user %v", st.GetUser())
+	}
+	removePod(t, b, p.id) // removes its containers too
+	f.assertAllClean(t, []testPod{p})
+}
+
+func TestLogLineLongerThanPipeBuffer(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-clog", "berthitclog", "10.124.3.0/24")
+	b := f.b
+	logDir := t.TempDir()
+	p := f.runPod(t, "logs", func(c *runtimeapi.PodSandboxConfig) { c.LogDirectory = logDir })
+	const size = 200000
+	cfg := containerConfig("long", "sh", "-c", fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x; echo", size))
+	cfg.LogPath = "c.log"
+	id := runContainer(t, b, p, cfg)
+	st := waitExited(t, b, id)
+	if st.GetExitCode() != 0 || st.GetLogPath() != filepath.Join(logDir, "c.log") {
+		t.Fatalf("exit code %d, log path %q", st.GetExitCode(), st.GetLogPath())
+	}
+	data, err := os.ReadFile(filepath.Join(logDir, "c.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	var text strings.Builder
+	for i, line := range lines {
+		parts := strings.SplitN(line, " ", 4)
+		if len(parts) != 4 {
+			t.Fatalf("line %d is not <time> <stream> <tag> <text>: %.100q", i, line)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, parts[0]); err != nil {
+			t.Errorf("line %d: timestamp %q: %v", i, parts[0], err)
+		}
+		want := "P"
+		if i == len(lines)-1 {
+			want = "F"
+		}
+		if parts[1] != "stdout" || parts[2] != want {
+			t.Errorf("line %d of %d: stream %q tag %q, want stdout %s", i, len(lines), parts[1], parts[2], want)
+		}
+		text.WriteString(parts[3])
+	}
+	if got := text.String(); got != strings.Repeat("x", size) {
+		t.Errorf("the log's text is %d bytes (%d x's), want %d x's", len(got), strings.Count(got, "x"), size)
+	}
+	t.Logf("a %d-byte line took %d log lines", size, len(lines))
+	if len(lines) < 2 {
+		t.Errorf("a %d-byte line came in %d log line(s); conmon splits long lines", size, len(lines))
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+func TestHostPathSymlinkToDirectory(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cmnt", "berthitcmnt", "10.124.4.0/24")
+	b := f.b
+	p := f.runPod(t, "mounts", nil)
+
+	// A missing host path is the caller's error, and leaves nothing.
+	bad := containerConfig("missing", "sleep", "3600")
+	bad.Mounts = []*runtimeapi.Mount{{ContainerPath: "/mnt", HostPath: filepath.Join(t.TempDir(), "missing")}}
+	_, err := b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: bad, SandboxConfig: p.cfg})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("missing host path: want InvalidArgument, got %v", err)
+	}
+	if got := listContainers(t, b, nil); len(got) != 0 {
+		t.Fatalf("a failed create is listed: %v", got)
+	}
+	if left := b.ContainerLeftovers(""); len(left) != 0 {
+		t.Fatalf("a failed create left:\n  %s", strings.Join(left, "\n  "))
+	}
+	if m := mountsUnder(t, filepath.Join(b.Dir, "run", "containers")); len(m) != 0 {
+		t.Fatalf("a failed create left mounts: %v", m)
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "flag"), []byte("through the link\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	cfg := containerConfig("linked", "sleep", "3600")
+	cfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/mnt", HostPath: link}}
+	id := runContainer(t, b, p, cfg)
+	if out := execSync(t, b, id, "cat", "/mnt/flag"); out != "through the link\n" {
+		t.Fatalf("cat /mnt/flag: %q", out)
+	}
+	if out := execSync(t, b, id, "ls", "/mnt"); strings.TrimSpace(out) != "flag" {
+		t.Fatalf("ls /mnt: %q; want the directory's content", out)
+	}
+	stopContainer(t, b, id, 0)
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+func TestContainersSurviveBerthKill(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-ckill", "berthitckill", "10.124.5.0/24")
+	b := f.b
+	p := f.runPod(t, "survivors", nil)
+	ids := []string{
+		runContainer(t, b, p, containerConfig("first", "sleep", "3600")),
+		runContainer(t, b, p, containerConfig("second", "sleep", "3600")),
+	}
+	pids := make([]int, len(ids))
+	starts := make([]uint64, len(ids))
+	for i, id := range ids {
+		_, info := containerStatus(t, b, id)
+		pids[i], starts[i] = info.PID, mustStart(t, info.PID)
+	}
+
+	b.Kill()
+	b.Restart(t)
+	running := listContainers(t, b, &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}})
+	if len(running) != 2 || !((running[0].GetId() == ids[0] && running[1].GetId() == ids[1]) || (running[0].GetId() == ids[1] && running[1].GetId() == ids[0])) {
+		t.Fatalf("after the restart want %v running, got %v", ids, running)
+	}
+	for i, id := range ids {
+		st, info := containerStatus(t, b, id)
+		if st.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING || info.PID != pids[i] || !proc.Alive(pids[i], starts[i]) {
+			t.Fatalf("container %d after the restart: state %v, pid %d (was %d, alive %v)", i, st.GetState(), info.PID, pids[i], proc.Alive(pids[i], starts[i]))
+		}
+		if out := execSync(t, b, id, "echo", "still here"); out != "still here\n" {
+			t.Fatalf("exec after the restart: %q", out)
+		}
+	}
+	stopContainer(t, b, ids[0], 0)
+	if st, _ := containerStatus(t, b, ids[0]); st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 137 {
+		t.Fatalf("stopped after the restart: state %v, exit code %d; want EXITED 137", st.GetState(), st.GetExitCode())
+	}
+	for _, id := range ids {
+		removeContainer(t, b, id)
+	}
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// zombieChildren lists the zombie processes named comm whose parent is ppid.
+func zombieChildren(ppid int, comm string) []int {
+	var out []int
+	matches, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, m := range matches {
+		data, err := os.ReadFile(m)
+		if err != nil || strings.TrimSpace(string(data)) != comm {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(m)))
+		if st, err := proc.ReadStat(pid); err == nil && st.State == 'Z' && st.PPID == ppid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func TestExecSyncTimeoutKillsTheCommand(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cexec", "berthitcexec", "10.124.6.0/24")
+	b := f.b
+	p := f.runPod(t, "exec", nil)
+	id := runContainer(t, b, p, containerConfig("sleeper", "sleep", "3600"))
+	_, info := containerStatus(t, b, id)
+
+	began := time.Now()
+	_, err := b.Runtime().ExecSync(ctx(t), &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sleep", "4321"}, Timeout: 1})
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("ExecSync past its timeout: want DeadlineExceeded, got %v", err)
+	}
+	if took := time.Since(began); took > 15*time.Second {
+		t.Errorf("ExecSync with a 1s timeout took %s", took)
+	}
+	if out := execSync(t, b, id, "sh", "-c", "ps -o pid,args | grep -v grep | grep 'sleep 4321' || true"); out != "" {
+		t.Fatalf("the timed-out command still runs in the container:\n%s", out)
+	}
+	if pids := pgrepFull("sleep 4321"); len(pids) > 0 {
+		t.Fatalf("the timed-out command still runs on the host: %v", pids)
+	}
+	// The container's init (sleep 3600) reaps nothing: an orphaned command
+	// would stay a zombie under it.
+	if z := zombieChildren(info.PID, "sleep"); len(z) > 0 {
+		t.Fatalf("zombies %v left under the container's init %d", z, info.PID)
+	}
+	// The container itself is unharmed.
+	if st, _ := containerStatus(t, b, id); st.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("container %v after the exec timeout", st.GetState())
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+func TestDuplicateAndRetriedCreate(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cdup", "berthitcdup", "10.124.7.0/24")
+	b := f.b
+	p := f.runPod(t, "dup", nil)
+	cfg := containerConfig("twice", "sleep", "3600")
+	create := func() string {
+		t.Helper()
+		resp, err := b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: cfg, SandboxConfig: p.cfg})
+		if err != nil {
+			t.Fatalf("CreateContainer: %v", err)
+		}
+		return resp.GetContainerId()
+	}
+	first := create()
+	if again := create(); again != first {
+		t.Fatalf("retried create got %q, want the first call's %q", again, first)
+	}
+	if got := listContainers(t, b, nil); len(got) != 1 || got[0].GetId() != first {
+		t.Fatalf("want exactly container %s listed, got %v", first, got)
+	}
+	for _, d := range []string{"run/containers", "root/containers"} {
+		if entries, _ := os.ReadDir(filepath.Join(b.Dir, d)); len(entries) != 1 || entries[0].Name() != first {
+			t.Errorf("one container, but %s holds %v", d, entries)
+		}
+	}
+
+	img := &runtimeapi.ImageSpec{Image: busyboxImage}
+	_, err := b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: img})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("removing an image in use: want FailedPrecondition, got %v", err)
+	}
+	if imageStatus(t, b, busyboxImage) == nil {
+		t.Fatal("the image in use was removed")
+	}
+	list, err := b.Image().ListImages(ctx(t), &runtimeapi.ListImagesRequest{})
+	if err != nil || len(list.GetImages()) != 1 {
+		t.Fatalf("want the image listed, got %v, %v", list.GetImages(), err)
+	}
+
+	removeContainer(t, b, first)
+	if _, err := b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: img}); err != nil {
+		t.Fatalf("removing the image no container uses: %v", err)
+	}
+	if imageStatus(t, b, busyboxImage) != nil {
+		t.Fatal("image still there after its removal")
+	}
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+func TestStopContainerIdempotentAndWhenProcessGone(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cstop", "berthitcstop", "10.124.8.0/24")
+	b := f.b
+	p := f.runPod(t, "stops", nil)
+
+	// sleep as PID 1 ignores SIGTERM: the stop ends with SIGKILL.
+	twice := runContainer(t, b, p, containerConfig("twice", "sleep", "3600"))
+	stopContainer(t, b, twice, 1)
+	stopContainer(t, b, twice, 1)
+	if st, _ := containerStatus(t, b, twice); st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 137 || st.GetReason() != "Error" {
+		t.Fatalf("stopped twice: state %v, exit code %d, reason %q; want EXITED 137 Error", st.GetState(), st.GetExitCode(), st.GetReason())
+	}
+
+	killed := runContainer(t, b, p, containerConfig("killed", "sleep", "3600"))
+	_, info := containerStatus(t, b, killed)
+	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	stopContainer(t, b, killed, 10)
+	if st, _ := containerStatus(t, b, killed); st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 137 {
+		t.Fatalf("killed from the host: state %v, exit code %d; want EXITED 137", st.GetState(), st.GetExitCode())
+	}
+
+	const unknown = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	stopContainer(t, b, unknown, 0)
+	removeContainer(t, b, unknown)
+	if _, err := b.Runtime().ContainerStatus(ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: unknown}); status.Code(err) != codes.NotFound {
+		t.Fatalf("status of an unknown container: want NotFound, got %v", err)
+	}
+
+	for _, id := range []string{twice, killed} {
+		removeContainer(t, b, id)
+	}
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// TestStartTimeKeptWhenStatusSeesTheExitFirst polls ContainerStatus while
+// short-lived containers start, as kubelet does: a status call that sees the
+// exit before StartContainer returns must not lose the start time.
+func TestStartTimeKeptWhenStatusSeesTheExitFirst(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cpoll", "berthitcpoll", "10.124.9.0/24")
+	b := f.b
+	p := f.runPod(t, "polled", nil)
+	for i := range 10 {
+		cfg := containerConfig(fmt.Sprintf("quick%d", i), "true")
+		c, err := b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: cfg, SandboxConfig: p.cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := c.GetContainerId()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						b.Runtime().ContainerStatus(ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id})
+					}
+				}
+			}()
+		}
+		_, err = b.Runtime().StartContainer(ctx(t), &runtimeapi.StartContainerRequest{ContainerId: id})
+		close(stop)
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := waitExited(t, b, id)
+		if st.GetStartedAt() == 0 || st.GetFinishedAt() < st.GetStartedAt() {
+			t.Fatalf("quick%d: started %d, finished %d", i, st.GetStartedAt(), st.GetFinishedAt())
+		}
+		removeContainer(t, b, id)
+	}
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
