@@ -87,9 +87,6 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 	g.SetRootPath(in.Rootfs)
 	g.SetRootReadonly(sc.GetReadonlyRootfs())
 	g.ClearProcessRlimits() // inherit the node's limits, as other runtimes do
-	// runtime-tools starts from a seccomp profile of its own; an unset
-	// profile means unconfined (RuntimeDefault is asked for explicitly).
-	g.Config.Linux.Seccomp = nil
 
 	args, err := processArgs(cfg, in.Image)
 	if err != nil {
@@ -128,6 +125,13 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 		return nil, invalidf("a privileged container needs a privileged pod sandbox")
 	}
 	if err := setCapabilities(&g, sc, privileged); err != nil {
+		return nil, err
+	}
+	var caps []string
+	if c := g.Config.Process.Capabilities; c != nil {
+		caps = c.Bounding
+	}
+	if g.Config.Linux.Seccomp, err = SeccompFor(sc, privileged, caps); err != nil {
 		return nil, err
 	}
 	g.SetProcessNoNewPrivileges(sc.GetNoNewPrivs())
