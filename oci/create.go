@@ -119,10 +119,13 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 	}
 	u.Push("delete record", func() error { return m.db.Delete(bucket, id) })
 	u.Push("remove dirs", func() error { return m.removeDirs(&rec) })
-	for _, d := range []string{rec.Bundle, filepath.Join(rec.Dir, "persist")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return err
-		}
+	// The bundle holds the rootfs mount point: a container in a user
+	// namespace (an unprivileged host user) must be able to traverse it.
+	if err := os.MkdirAll(rec.Bundle, 0o711); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(rec.Dir, "persist"), 0o700); err != nil {
+		return err
 	}
 	if dir := filepath.Dir(rec.LogPath); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -140,6 +143,9 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 
 	spec, err := BuildSpec(SpecInput{ID: id, Config: cfg, Pod: pod, Image: imgCfg.Config, Rootfs: rootfs, CgroupsPath: cgroups, TargetPID: targetPID})
 	if err != nil {
+		return err
+	}
+	if err := makeMountpoints(rootfs, spec.Mounts); err != nil {
 		return err
 	}
 	rec.User = User{UID: spec.Process.User.UID, GID: spec.Process.User.GID, Groups: spec.Process.User.AdditionalGids}
@@ -240,6 +246,41 @@ func mkdirInRootfs(rootfs, dir string) error {
 	}
 	if err := os.MkdirAll(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("create working dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// makeMountpoints creates, as berth (host root), the mount points the
+// image lacks. The runtime would create them as the container's root, which
+// in a user namespace is an unprivileged host user who cannot write to the
+// image's directories.
+func makeMountpoints(rootfs string, mounts []rspec.Mount) error {
+	for _, m := range mounts {
+		if m.Type != "bind" {
+			continue
+		}
+		p, err := securejoin.SecureJoin(rootfs, m.Destination)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			return invalidf("mount source %q: %v", m.Source, err)
+		}
+		if st.IsDir() {
+			err = os.MkdirAll(p, 0o755)
+		} else if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o644); err == nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+		}
 	}
 	return nil
 }

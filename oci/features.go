@@ -16,6 +16,7 @@ import (
 type Features struct {
 	RecursiveReadOnlyMounts bool
 	IDMappedMounts          bool
+	UserNamespaces          bool // user namespaces with idmapped mounts, as kubelet needs
 }
 
 var featureCache sync.Map // runtime path → Features
@@ -42,6 +43,7 @@ func parseFeatures(out []byte) Features {
 	var raw struct {
 		MountOptions []string `json:"mountOptions"`
 		Linux        struct {
+			Namespaces      []string `json:"namespaces"`
 			MountExtensions struct {
 				IDMap struct {
 					Enabled *bool `json:"enabled"`
@@ -52,9 +54,10 @@ func parseFeatures(out []byte) Features {
 	if json.Unmarshal(out, &raw) != nil {
 		return Features{}
 	}
-	idmap := raw.Linux.MountExtensions.IDMap.Enabled
+	idmap := raw.Linux.MountExtensions.IDMap.Enabled != nil && *raw.Linux.MountExtensions.IDMap.Enabled
 	return Features{
 		RecursiveReadOnlyMounts: slices.Contains(raw.MountOptions, "rro"),
-		IDMappedMounts:          idmap != nil && *idmap,
+		IDMappedMounts:          idmap,
+		UserNamespaces:          idmap && slices.Contains(raw.Linux.Namespaces, "user"),
 	}
 }

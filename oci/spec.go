@@ -33,6 +33,7 @@ type Pod struct {
 	HostIPC        bool
 	HostPID        bool
 	SharedPID      bool
+	UserNS         bool // the pod has a user namespace (pause's) that containers join
 	CgroupParent   string
 	HostnamePath   string
 	HostsPath      string
@@ -228,6 +229,9 @@ func setNamespaces(g *generate.Generator, in SpecInput) error {
 		}
 	}
 	add(rspec.MountNamespace, "")
+	if pod.UserNS {
+		add(rspec.UserNamespace, pausNS("user"))
+	}
 	if !pod.HostNetwork {
 		add(rspec.NetworkNamespace, pod.NetNS)
 		add(rspec.UTSNamespace, pausNS("uts"))

@@ -43,11 +43,19 @@ func setMounts(g *generate.Generator, in SpecInput, privileged bool) error {
 		}
 		mounts = append(mounts, m)
 	}
-	cgroupOpts := []string{"nosuid", "noexec", "nodev", "relatime", "ro"}
-	if privileged {
-		cgroupOpts = cgroupOpts[:4]
+	if pod.UserNS {
+		// sysfs and cgroupfs cannot be mounted from a user namespace that
+		// does not own the netns (berth pins it before the pod exists):
+		// bind the host's, read-only.
+		mounts = slices.DeleteFunc(mounts, func(m rspec.Mount) bool { return m.Destination == "/sys" })
+		mounts = append(mounts, bindMount("/sys", "/sys", true, "nosuid", "noexec", "nodev"))
+	} else {
+		cgroupOpts := []string{"nosuid", "noexec", "nodev", "relatime", "ro"}
+		if privileged {
+			cgroupOpts = cgroupOpts[:4]
+		}
+		mounts = append(mounts, rspec.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: cgroupOpts})
 	}
-	mounts = append(mounts, rspec.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: cgroupOpts})
 	shm := pod.ShmPath
 	if shm == "" {
 		shm = "/dev/shm"
@@ -132,7 +140,16 @@ func criMounts(g *generate.Generator, in []*runtimeapi.Mount) ([]rspec.Mount, er
 		} else if m.GetReadonly() {
 			opts = append(opts, "ro")
 		}
-		out = append(out, rspec.Mount{Destination: dst, Type: "bind", Source: src, Options: opts})
+		mnt := rspec.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
+		// kubelet sends the pod's mappings for volumes of a user-namespaced
+		// pod: an idmapped mount shows their files with the right owners.
+		for _, id := range m.GetUidMappings() {
+			mnt.UIDMappings = append(mnt.UIDMappings, rspec.LinuxIDMapping{ContainerID: id.GetContainerId(), HostID: id.GetHostId(), Size: id.GetLength()})
+		}
+		for _, id := range m.GetGidMappings() {
+			mnt.GIDMappings = append(mnt.GIDMappings, rspec.LinuxIDMapping{ContainerID: id.GetContainerId(), HostID: id.GetHostId(), Size: id.GetLength()})
+		}
+		out = append(out, mnt)
 	}
 	return out, nil
 }

@@ -66,7 +66,11 @@ func pauseSpec(rec *Record, rootfs string, command []string, hostname string) (*
 	g.ClearMounts()
 	g.AddMount(rspec.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}})
 	g.AddMount(rspec.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}})
-	g.AddMount(rspec.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}})
+	if cfg.Namespaces.UserNS == nil {
+		// In a user namespace sysfs cannot be mounted over a netns the pod's
+		// user namespace does not own; pause needs no /sys anyway.
+		g.AddMount(rspec.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}})
+	}
 	g.AddMount(rspec.Mount{Destination: pauseInRootfs, Type: "bind", Source: command[0], Options: []string{"bind", "ro", "nosuid", "nodev"}})
 
 	g.ClearLinuxNamespaces()
@@ -88,6 +92,15 @@ func pauseSpec(rec *Record, rootfs string, command []string, hostname string) (*
 	}
 	if !cfg.Namespaces.HostPID {
 		add(string(rspec.PIDNamespace), "")
+	}
+	if u := cfg.Namespaces.UserNS; u != nil {
+		add(string(rspec.UserNamespace), "")
+		for _, m := range u.UIDs {
+			g.AddLinuxUIDMapping(m.Host, m.Container, m.Size)
+		}
+		for _, m := range u.GIDs {
+			g.AddLinuxGIDMapping(m.Host, m.Container, m.Size)
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -68,6 +68,22 @@ type Namespaces struct {
 	// SharedPID: the pod's containers share one PID namespace, the pause
 	// process's (CRI NamespaceMode POD).
 	SharedPID bool `json:"shared_pid,omitempty"`
+	// UserNS, when set, gives the pod a user namespace of its own with
+	// these mappings; pause creates it and every container joins it.
+	UserNS *UserNS `json:"user_ns,omitempty"`
+}
+
+// UserNS is a pod user namespace's ID mappings.
+type UserNS struct {
+	UIDs []IDMap `json:"uids"`
+	GIDs []IDMap `json:"gids"`
+}
+
+// IDMap maps Size IDs from Container (inside) to Host.
+type IDMap struct {
+	Container uint32 `json:"container"`
+	Host      uint32 `json:"host"`
+	Size      uint32 `json:"size"`
 }
 
 // Record is everything berth knows about a sandbox; it is persisted, so it

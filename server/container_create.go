@@ -52,6 +52,7 @@ func (s *Server) podOf(sandboxID string) (oci.Pod, error) {
 		HostIPC:        ns.HostIPC,
 		HostPID:        ns.HostPID,
 		SharedPID:      ns.SharedPID,
+		UserNS:         ns.UserNS != nil,
 		CgroupParent:   rec.Config.CgroupParent,
 		HostnamePath:   rec.HostnamePath(),
 		HostsPath:      rec.HostsPath(),

@@ -87,13 +87,53 @@ func podNamespaces(o *runtimeapi.NamespaceOption) (sandbox.Namespaces, error) {
 	if o.GetPid() == runtimeapi.NamespaceMode_TARGET {
 		return sandbox.Namespaces{}, invalid("pid namespace mode TARGET is for containers, not pods")
 	}
-	if u := o.GetUsernsOptions(); u != nil && u.GetMode() != runtimeapi.NamespaceMode_NODE {
-		return sandbox.Namespaces{}, invalid("user namespaces (mode %s) are not supported yet", u.GetMode())
+	userNS, err := podUserNS(o.GetUsernsOptions())
+	if err != nil {
+		return sandbox.Namespaces{}, err
 	}
 	return sandbox.Namespaces{
 		HostNetwork: o.GetNetwork() == runtimeapi.NamespaceMode_NODE,
 		HostPID:     o.GetPid() == runtimeapi.NamespaceMode_NODE,
 		HostIPC:     o.GetIpc() == runtimeapi.NamespaceMode_NODE,
 		SharedPID:   o.GetPid() == runtimeapi.NamespaceMode_POD,
+		UserNS:      userNS,
 	}, nil
+}
+
+// podUserNS checks the pod's user namespace options: NODE (or none) is the
+// host's; POD needs one UID and one GID mapping that map container ID 0.
+func podUserNS(u *runtimeapi.UserNamespace) (*sandbox.UserNS, error) {
+	if u == nil {
+		return nil, nil // no options: the host's (POD is only the zero value)
+	}
+	switch u.GetMode() {
+	case runtimeapi.NamespaceMode_NODE:
+		return nil, nil
+	case runtimeapi.NamespaceMode_POD:
+	default:
+		return nil, invalid("user namespace mode %s is not supported: use NODE or POD", u.GetMode())
+	}
+	uids, err := idMaps("uid", u.GetUids())
+	if err != nil {
+		return nil, err
+	}
+	gids, err := idMaps("gid", u.GetGids())
+	if err != nil {
+		return nil, err
+	}
+	return &sandbox.UserNS{UIDs: uids, GIDs: gids}, nil
+}
+
+func idMaps(kind string, in []*runtimeapi.IDMapping) ([]sandbox.IDMap, error) {
+	if len(in) != 1 {
+		return nil, invalid("user namespace: exactly one %s mapping is supported, got %d", kind, len(in))
+	}
+	m := in[0]
+	if m.GetContainerId() != 0 {
+		return nil, invalid("user namespace: the %s mapping must map container ID 0, it starts at %d", kind, m.GetContainerId())
+	}
+	if m.GetLength() == 0 {
+		return nil, invalid("user namespace: the %s mapping is empty", kind)
+	}
+	return []sandbox.IDMap{{Container: 0, Host: m.GetHostId(), Size: m.GetLength()}}, nil
 }

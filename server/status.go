@@ -40,12 +40,12 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 
 // runtimeHandlers lists the configured handlers; "" is the default one.
 // A feature is claimed when the runtime says it has it (probed once) and
-// berth implements it; user namespaces are not built yet.
+// berth implements it.
 func (s *Server) runtimeHandlers() []*runtimeapi.RuntimeHandler {
 	cfg := s.config()
 	features := func(name string) *runtimeapi.RuntimeHandlerFeatures {
 		f := oci.NewRuntime(name, cfg.Runtime.Handlers[name]).Features()
-		return &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts}
+		return &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts, UserNamespaces: f.UserNamespaces}
 	}
 	handlers := []*runtimeapi.RuntimeHandler{{Name: "", Features: features(cfg.Runtime.DefaultHandler)}}
 	for _, name := range cfg.HandlerNames() {

@@ -26,6 +26,9 @@ while [ $# -gt 0 ]; do
 done
 
 work=$(mktemp -d /tmp/berth-critest.XXXXXX)
+# Containers in a user namespace run as an unprivileged host user that
+# must be able to reach their rootfs and the pod files below this dir.
+chmod 0711 "$work"
 registry_pid=""
 berth_pid=""
 cleanup() {

@@ -109,6 +109,11 @@ conf_dir = %q
 func Start(t testing.TB, opts Options) *Berth {
 	t.Helper()
 	dir := t.TempDir()
+	// Containers in a user namespace run as an unprivileged host user that
+	// must reach their rootfs and pod files below this dir.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
 	b := &Berth{
 		Dir:        dir,
 		Socket:     filepath.Join(dir, "run", "berth.sock"),
