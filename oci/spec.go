@@ -135,6 +135,11 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 	if g.Config.Linux.Seccomp, err = SeccompFor(sc, privileged, caps); err != nil {
 		return nil, err
 	}
+	apparmor, err := apparmorProfile(sc, privileged)
+	if err != nil {
+		return nil, err
+	}
+	g.SetProcessApparmorProfile(apparmor)
 	g.SetProcessNoNewPrivileges(sc.GetNoNewPrivs())
 	if privileged {
 		g.Config.Linux.MaskedPaths = nil

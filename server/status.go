@@ -33,7 +33,7 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		if err != nil {
 			return nil, err
 		}
-		resp.Info = map[string]string{"config": string(cfg)}
+		resp.Info = map[string]string{"config": string(cfg), "apparmor": apparmorState()}
 	}
 	return resp, nil
 }
@@ -52,4 +52,12 @@ func (s *Server) runtimeHandlers() []*runtimeapi.RuntimeHandler {
 		handlers = append(handlers, &runtimeapi.RuntimeHandler{Name: name, Features: features(name)})
 	}
 	return handlers
+}
+
+// apparmorState says in Status what AppArmor confinement pods can get here.
+func apparmorState() string {
+	if oci.AppArmorEnabled() {
+		return "enabled: RuntimeDefault uses " + oci.DefaultAppArmorProfile + " when loaded; Localhost profiles must be loaded"
+	}
+	return "not enabled on this kernel: RuntimeDefault runs unconfined, Localhost profiles are refused"
 }
