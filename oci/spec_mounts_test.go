@@ -343,3 +343,32 @@ func hostMqueue() mountWant {
 	}
 	return mountWant{"mqueue", "mqueue", false}
 }
+
+func TestBuildSpecUserNamespacePod(t *testing.T) {
+	vol := hostDir(t)
+	s := buildSpec(t, func(in *SpecInput) {
+		in.Pod.UserNS = true
+		m := &runtimeapi.IDMapping{ContainerId: 0, HostId: 1000, Length: 65536}
+		addMount(in, &runtimeapi.Mount{ContainerPath: "/data", HostPath: vol, UidMappings: []*runtimeapi.IDMapping{m}, GidMappings: []*runtimeapi.IDMapping{m}})
+	})
+	if ns, ok := findNamespace(s, rspec.UserNamespace); !ok || ns.Path != "/proc/42/ns/user" {
+		t.Errorf("user namespace = %+v, %v; want pause's /proc/42/ns/user", ns, ok)
+	}
+	if len(s.Linux.UIDMappings) != 0 {
+		t.Errorf("a joined user namespace takes no mappings of its own, got %+v", s.Linux.UIDMappings)
+	}
+	// sysfs and cgroupfs cannot be mounted over a netns the pod's user
+	// namespace does not own: the host's /sys is bound read-only instead.
+	sys, ok := findMount(s, "/sys")
+	if !ok || sys.Type != "bind" || sys.Source != "/sys" || !slices.Contains(sys.Options, "ro") {
+		t.Errorf("/sys = %+v, %v; want a read-only bind of the host's", sys, ok)
+	}
+	if m, ok := findMount(s, "/sys/fs/cgroup"); ok {
+		t.Errorf("/sys/fs/cgroup mounted on its own (%+v); the /sys bind carries it", m)
+	}
+	data, ok := findMount(s, "/data")
+	want := []rspec.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 65536}}
+	if !ok || !slices.Equal(data.UIDMappings, want) || !slices.Equal(data.GIDMappings, want) {
+		t.Errorf("/data = %+v; want an idmapped mount with %+v", data, want)
+	}
+}

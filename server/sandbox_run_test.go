@@ -146,12 +146,31 @@ func TestPodNamespaces(t *testing.T) {
 		{name: "userns pod", opts: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: pod}}, code: codes.InvalidArgument},
 		{name: "userns node", opts: &runtimeapi.NamespaceOption{Pid: container, UsernsOptions: &runtimeapi.UserNamespace{Mode: node}}},
 		{name: "userns container", opts: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: container}}, code: codes.InvalidArgument},
+		{name: "userns target", opts: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: target}}, code: codes.InvalidArgument},
+		{
+			name: "userns pod mapped",
+			opts: &runtimeapi.NamespaceOption{Pid: container, UsernsOptions: &runtimeapi.UserNamespace{Mode: pod, Uids: idMap(0, 1000, 65536), Gids: idMap(0, 2000, 65536)}},
+			want: sandbox.Namespaces{UserNS: &sandbox.UserNS{
+				UIDs: []sandbox.IDMap{{Container: 0, Host: 1000, Size: 65536}},
+				GIDs: []sandbox.IDMap{{Container: 0, Host: 2000, Size: 65536}},
+			}},
+		},
+		{
+			name: "userns two mappings",
+			opts: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: pod, Uids: append(idMap(0, 1000, 10), idMap(10, 5000, 10)...), Gids: idMap(0, 1000, 10)}},
+			code: codes.InvalidArgument,
+		},
+		{
+			name: "userns without container ID 0",
+			opts: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: pod, Uids: idMap(1, 1000, 10), Gids: idMap(1, 1000, 10)}},
+			code: codes.InvalidArgument,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := podNamespaces(tt.opts)
 			wantCode(t, err, tt.code)
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("podNamespaces = %+v; want %+v", got, tt.want)
 			}
 			// sandboxConfig takes the same path through the security context.
@@ -159,9 +178,13 @@ func TestPodNamespaces(t *testing.T) {
 			c.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: tt.opts}}
 			cfg, err := sandboxConfig(c, "")
 			wantCode(t, err, tt.code)
-			if cfg.Namespaces != tt.want {
+			if !reflect.DeepEqual(cfg.Namespaces, tt.want) {
 				t.Fatalf("sandboxConfig namespaces = %+v; want %+v", cfg.Namespaces, tt.want)
 			}
 		})
 	}
+}
+
+func idMap(container, host, size uint32) []*runtimeapi.IDMapping {
+	return []*runtimeapi.IDMapping{{ContainerId: container, HostId: host, Length: size}}
 }
