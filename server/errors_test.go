@@ -1,0 +1,48 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/sandbox"
+)
+
+// TestToStatus checks each error the packages below return maps to the
+// code a kubelet or crictl user acts on, with the message kept.
+func TestToStatus(t *testing.T) {
+	tests := []struct {
+		err  error
+		code codes.Code
+	}{
+		{fmt.Errorf("create: %w", oci.ErrInvalid), codes.InvalidArgument},
+		{fmt.Errorf("run: %w", sandbox.ErrInvalid), codes.InvalidArgument},
+		{fmt.Errorf("pull: %w", image.ErrInvalidReference), codes.InvalidArgument},
+		{fmt.Errorf("x: %w", oci.ErrNotFound), codes.NotFound},
+		{fmt.Errorf("x: %w", sandbox.ErrNotFound), codes.NotFound},
+		{fmt.Errorf("x: %w", image.ErrNotFound), codes.NotFound},
+		{fmt.Errorf("exec: %w", oci.ErrNotRunning), codes.FailedPrecondition},
+		{fmt.Errorf("start: %w", oci.ErrFailedPrecondition), codes.FailedPrecondition},
+		{fmt.Errorf("remove: %w", image.ErrInUse), codes.FailedPrecondition},
+		{fmt.Errorf("exec: %w", oci.ErrTimeout), codes.DeadlineExceeded},
+		{fmt.Errorf("cni: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
+		{fmt.Errorf("pull: %w", image.ErrNoProgress), codes.DeadlineExceeded},
+		{fmt.Errorf("pull: %w", image.ErrBlocked), codes.PermissionDenied},
+		{fmt.Errorf("x: %w", context.Canceled), codes.Canceled},
+		{fmt.Errorf("runc create: something else"), codes.Unknown},
+	}
+	for _, tt := range tests {
+		err := toStatus(tt.err)
+		wantCode(t, err, tt.code)
+		if got := err.Error(); len(got) < len(tt.err.Error()) {
+			t.Errorf("toStatus(%v) lost the message: %q", tt.err, got)
+		}
+	}
+	if toStatus(nil) != nil {
+		t.Error("toStatus(nil) must be nil")
+	}
+}
