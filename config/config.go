@@ -24,13 +24,15 @@ const (
 // `doc` the comment `berth config` prints above it, `reload:"true"` marks the
 // keys a SIGHUP applies without a restart.
 type Config struct {
-	Root           string `toml:"root" doc:"Persistent state: image layers, the metadata store."`
-	RunRoot        string `toml:"runroot" doc:"Volatile state (lost on reboot): sockets, pinned namespaces, container bundles."`
-	Listen         string `toml:"listen" doc:"Unix socket the CRI gRPC server listens on."`
-	LogLevel       string `toml:"log_level" reload:"true" doc:"One of trace, debug, info, warn, error, fatal, panic."`
-	CgroupDriver   string `toml:"cgroup_driver" doc:"How pod and container cgroups are managed: \"cgroupfs\" or \"systemd\"."`
-	StreamAddress  string `toml:"stream_address" doc:"host:port of the exec/attach/port-forward streaming server (port 0 picks a free one)."`
-	MetricsAddress string `toml:"metrics_address" doc:"host:port for Prometheus metrics; empty disables them."`
+	Root              string   `toml:"root" doc:"Persistent state: image layers, the metadata store."`
+	RunRoot           string   `toml:"runroot" doc:"Volatile state (lost on reboot): sockets, pinned namespaces, container bundles."`
+	Listen            string   `toml:"listen" doc:"Unix socket the CRI gRPC server listens on."`
+	LogLevel          string   `toml:"log_level" reload:"true" doc:"One of trace, debug, info, warn, error, fatal, panic."`
+	CgroupDriver      string   `toml:"cgroup_driver" doc:"How pod and container cgroups are managed: \"cgroupfs\" or \"systemd\"."`
+	StreamAddress     string   `toml:"stream_address" doc:"host:port of the exec/attach/port-forward streaming server (port 0 picks a free one)."`
+	StreamIdleTimeout Duration `toml:"stream_idle_timeout" doc:"Close an exec, attach or port-forward stream idle for this long."`
+	StreamMaxSessions int      `toml:"stream_max_sessions" doc:"Most exec, attach and port-forward sessions open at once; more are refused."`
+	MetricsAddress    string   `toml:"metrics_address" doc:"host:port for Prometheus metrics; empty disables them."`
 
 	Runtime    RuntimeConfig             `toml:"runtime" doc:"OCI runtimes, one handler per RuntimeClass."`
 	Conmon     ConmonConfig              `toml:"conmon" doc:"The conmon monitor run for every container."`
@@ -112,12 +114,14 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 // Default returns the configuration in force when no file exists.
 func Default() *Config {
 	return &Config{
-		Root:          DefaultRoot,
-		RunRoot:       DefaultRunRoot,
-		Listen:        DefaultListen,
-		LogLevel:      "info",
-		CgroupDriver:  CgroupfsDriver,
-		StreamAddress: "127.0.0.1:0",
+		Root:              DefaultRoot,
+		RunRoot:           DefaultRunRoot,
+		Listen:            DefaultListen,
+		LogLevel:          "info",
+		CgroupDriver:      CgroupfsDriver,
+		StreamAddress:     "127.0.0.1:0",
+		StreamIdleTimeout: Duration{15 * time.Minute},
+		StreamMaxSessions: 256,
 		Runtime: RuntimeConfig{
 			DefaultHandler:      "runc",
 			RestrictOOMScoreAdj: true,

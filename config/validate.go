@@ -30,6 +30,12 @@ func (c *Config) validate(src Sources) error {
 	if _, _, err := net.SplitHostPort(c.StreamAddress); err != nil {
 		return fail("stream_address", "must be host:port: %v", err)
 	}
+	if c.StreamIdleTimeout.Duration <= 0 {
+		return fail("stream_idle_timeout", "must be positive, got %s", c.StreamIdleTimeout.Duration)
+	}
+	if c.StreamMaxSessions <= 0 {
+		return fail("stream_max_sessions", "must be positive, got %d", c.StreamMaxSessions)
+	}
 	if c.MetricsAddress != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddress); err != nil {
 			return fail("metrics_address", "must be host:port or empty: %v", err)

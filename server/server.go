@@ -39,6 +39,7 @@ type Server struct {
 	puller     *image.Puller
 	sandboxes  *sandbox.Manager
 	containers *oci.Manager
+	stream     *streamServer
 	grpc       *grpc.Server
 }
 
@@ -97,6 +98,10 @@ func New(cfg *config.Config) (*Server, error) {
 		sandboxes:  sandboxes,
 		containers: containers,
 	}
+	if s.stream, err = s.startStreaming(cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(logUnary),
 		grpc.ChainStreamInterceptor(logStream),
@@ -136,6 +141,7 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
 	case <-ctx.Done():
 		s.grpc.Stop()
 	}
+	s.stream.stop()
 	if err := s.db.Close(); err != nil {
 		logrus.WithError(err).Warn("closing the metadata store")
 	}

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/oci"
+)
+
+// Attach returns a single-use URL at which the client attaches to a running
+// container's main process.
+func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	if _, err := s.runningContainer(req.GetContainerId()); err != nil {
+		return nil, err
+	}
+	return s.stream.GetAttach(req)
+}
+
+// runningContainer checks a streaming request's container exists and runs.
+func (s *Server) runningContainer(id string) (oci.Record, error) {
+	if id == "" {
+		return oci.Record{}, invalid("container ID is required")
+	}
+	c, err := s.containers.Get(id)
+	if err != nil {
+		return oci.Record{}, toStatus(err)
+	}
+	rec := c.Snapshot()
+	if rec.State != oci.Running {
+		return oci.Record{}, status.Errorf(codes.FailedPrecondition, "container %s is not running", rec.ID)
+	}
+	return rec, nil
+}

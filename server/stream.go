@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/cri-streaming/pkg/streaming"
+	remotecommandserver "k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	utilexec "k8s.io/utils/exec"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/oci"
+)
+
+// streamServer serves exec, attach and port-forward over the SPDY and
+// websocket protocols kubelet and kubectl use, through k8s.io/cri-streaming;
+// the CRI Exec / Attach / PortForward calls hand out single-use URLs to it.
+type streamServer struct {
+	streaming.Server
+	http     *http.Server
+	sessions chan struct{} // one slot per open session: the cap
+}
+
+// startStreaming listens on the configured address (port 0 picks one) and
+// serves in the background.
+func (s *Server) startStreaming(cfg *config.Config) (*streamServer, error) {
+	l, err := net.Listen("tcp", cfg.StreamAddress)
+	if err != nil {
+		return nil, fmt.Errorf("streaming server: %w", err)
+	}
+	sc := streaming.DefaultConfig
+	sc.Addr = l.Addr().String()
+	sc.BaseURL = &url.URL{Scheme: "http", Host: l.Addr().String()}
+	sc.StreamIdleTimeout = cfg.StreamIdleTimeout.Duration
+	ss := &streamServer{sessions: make(chan struct{}, cfg.StreamMaxSessions)}
+	srv, err := streaming.NewServer(sc, &streamRuntime{s: s, sessions: ss.sessions})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	ss.Server = srv
+	ss.http = &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		if err := ss.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logrus.WithError(err).Error("streaming server stopped")
+		}
+	}()
+	logrus.WithField("address", sc.BaseURL.String()).Info("serving exec, attach and port-forward")
+	return ss, nil
+}
+
+func (ss *streamServer) stop() {
+	if ss != nil {
+		ss.http.Close()
+	}
+}
+
+// streamRuntime runs the sessions the streaming server accepts.
+type streamRuntime struct {
+	s        *Server
+	sessions chan struct{}
+}
+
+// session takes a slot, or refuses when the cap is reached.
+func (r *streamRuntime) session() (release func(), err error) {
+	select {
+	case r.sessions <- struct{}{}:
+		return func() { <-r.sessions }, nil
+	default:
+		return nil, fmt.Errorf("too many streaming sessions open (%d); try again later", cap(r.sessions))
+	}
+}
+
+func (r *streamRuntime) Exec(ctx context.Context, containerID string, cmd []string, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) error {
+	release, err := r.session()
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = r.s.containers.Exec(ctx, containerID, cmd, streams(in, out, errw, tty, resize))
+	var exit *oci.ExitError
+	if errors.As(err, &exit) {
+		// The protocol carries the exit code back to the client this way.
+		return utilexec.CodeExitError{Err: err, Code: exit.Code}
+	}
+	return err
+}
+
+func (r *streamRuntime) Attach(ctx context.Context, containerID string, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) error {
+	release, err := r.session()
+	if err != nil {
+		return err
+	}
+	defer release()
+	c, err := r.s.containers.Get(containerID)
+	if err != nil {
+		return err
+	}
+	rec := c.Snapshot()
+	stdinOnce := rec.CRIConfig().GetStdinOnce()
+	return r.s.containers.Attach(ctx, containerID, stdinOnce, streams(in, out, errw, tty, resize))
+}
+
+func (r *streamRuntime) PortForward(ctx context.Context, podSandboxID string, port int32, stream io.ReadWriteCloser) error {
+	release, err := r.session()
+	if err != nil {
+		return err
+	}
+	defer release()
+	return r.s.sandboxes.PortForward(ctx, podSandboxID, port, stream)
+}
+
+// streams adapts the library's stream ends to the oci package's.
+func streams(in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) oci.Streams {
+	s := oci.Streams{Stdin: in, Stdout: out, Stderr: errw, TTY: tty}
+	if resize != nil {
+		sizes := make(chan oci.Size)
+		go func() {
+			defer close(sizes)
+			for r := range resize {
+				sizes <- oci.Size{Width: r.Width, Height: r.Height}
+			}
+		}()
+		s.Resize = sizes
+	}
+	return s
+}
