@@ -46,14 +46,68 @@ func (s *Server) startStreaming(cfg *config.Config) (*streamServer, error) {
 		return nil, err
 	}
 	ss.Server = srv
-	ss.http = &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	ss.http = &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 30 * time.Second,
+		ConnContext:       clientGoneContext,
+	}
 	go func() {
-		if err := ss.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := ss.http.Serve(watchedListener{l}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logrus.WithError(err).Error("streaming server stopped")
 		}
 	}()
 	logrus.WithField("address", sc.BaseURL.String()).Info("serving exec, attach and port-forward")
 	return ss, nil
+}
+
+// A streaming session runs on a hijacked connection, whose request context
+// Go never cancels when the client goes away. watchedConn cancels its
+// context when a read fails (the client closed or reset the connection),
+// and clientGoneContext makes that the requests' context, so a session's
+// exec is killed, its attach and port-forward ended, at once.
+type watchedListener struct{ net.Listener }
+
+type watchedConn struct {
+	net.Conn
+	gone   context.Context
+	cancel context.CancelFunc
+}
+
+func (l watchedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	return &watchedConn{Conn: c, gone: gone, cancel: cancel}, nil
+}
+
+func (c *watchedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && !isTimeout(err) {
+		c.cancel()
+	}
+	return n, err
+}
+
+func (c *watchedConn) Close() error {
+	c.cancel()
+	return c.Conn.Close()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func clientGoneContext(ctx context.Context, c net.Conn) context.Context {
+	w, ok := c.(*watchedConn)
+	if !ok {
+		return ctx
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	context.AfterFunc(w.gone, cancel)
+	return ctx
 }
 
 func (ss *streamServer) stop() {
