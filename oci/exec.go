@@ -85,9 +85,23 @@ func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout
 // exit. Killing the runtime first would orphan the command into the
 // container, whose init may never reap it.
 func killExec(run *exec.Cmd, pidFile string, done <-chan error) {
-	if data, err := os.ReadFile(pidFile); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
-			syscall.Kill(pid, syscall.SIGKILL)
+	// The runtime writes the pid file once the command exists; a client may
+	// go away before that, and the command must not be left behind.
+	deadline := time.Now().Add(execKillGrace)
+	for {
+		if data, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+		}
+		select {
+		case <-done:
+			return // the runtime's exec ended, and its command with it
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			break
 		}
 	}
 	select {

@@ -43,6 +43,8 @@ type Options struct {
 	CNIConfDir string
 	// CNI is more TOML lines for the [cni] table (see Network.Config).
 	CNI string
+	// TopLevel is more top-level TOML keys (e.g. metrics_address).
+	TopLevel string
 	// Args are extra command-line arguments.
 	Args []string
 }
@@ -92,11 +94,11 @@ func WriteConfig(t testing.TB, dir string, opts Options) string {
 runroot = %q
 listen = %q
 log_level = "debug"
-
+%s
 [cni]
 conf_dir = %q
 %s
-`, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "run", "berth.sock"), cniDir, opts.CNI)
+`, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "run", "berth.sock"), opts.TopLevel, cniDir, opts.CNI)
 	file := filepath.Join(dir, "berth.toml")
 	if err := os.WriteFile(file, []byte(cfg+opts.Config), 0o644); err != nil {
 		t.Fatal(err)

@@ -45,12 +45,17 @@ type testPod struct {
 	ip  string
 }
 
-func newContainerFixture(t *testing.T, name, bridge, subnet string) *containerFixture {
+// newContainerFixture starts berth on a private network with the test
+// registry; topLevel adds top-level config keys.
+func newContainerFixture(t *testing.T, name, bridge, subnet string, topLevel ...string) *containerFixture {
 	t.Helper()
 	reg := harness.Registry(t)
 	n := harness.NewNetwork(t, name, bridge, subnet)
 	parent := cgroupParent(t) // its cleanup runs after berth's
-	b := harness.Start(t, harness.Options{Config: harness.MirrorConfig(reg), CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
+	b := harness.Start(t, harness.Options{
+		Config: harness.MirrorConfig(reg), CNIConfDir: n.ConfDir, CNI: n.Config("2m"),
+		TopLevel: strings.Join(topLevel, "\n"),
+	})
 	// A failed test must not leave containers running on the host: remove
 	// every pod (and so its containers) before berth stops.
 	t.Cleanup(func() {
