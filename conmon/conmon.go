@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
 )
 
@@ -134,7 +135,7 @@ func (m *Monitor) Create(ctx context.Context, o CreateOptions) (Created, error) 
 	if err := json.Unmarshal(raw, &msg); err != nil {
 		return Created{}, fmt.Errorf("conmon sync message %s: %w", raw, err)
 	}
-	conmonPid, _ := readPidFile(filepath.Join(o.Bundle, "conmon.pid"))
+	conmonPid, _ := proc.ReadPidFile(filepath.Join(o.Bundle, "conmon.pid"))
 	if conmonPid > 0 {
 		reaper.Adopt(conmonPid)
 	}
@@ -202,14 +203,6 @@ func readJSON(ctx context.Context, f *os.File, timeout time.Duration, v any) err
 		f.Close()
 		return ctx.Err()
 	}
-}
-
-func readPidFile(path string) (int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(data)))
 }
 
 // Exit is a container's end as conmon recorded it.

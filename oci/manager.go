@@ -13,7 +13,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/ids"
@@ -29,8 +28,7 @@ type Options struct {
 	Root         string
 	RunRoot      string
 	CgroupDriver string
-	Handlers     map[string]config.RuntimeHandler
-	Default      string
+	Runtimes     Runtimes
 	Monitor      *conmon.Monitor
 }
 
@@ -91,14 +89,7 @@ func (m *Manager) dirsDir() string    { return filepath.Join(m.opts.Root, "conta
 
 // runtime returns the OCI runtime of a handler name ("" = the default).
 func (m *Manager) runtime(handler string) (*Runtime, error) {
-	if handler == "" {
-		handler = m.opts.Default
-	}
-	h, ok := m.opts.Handlers[handler]
-	if !ok {
-		return nil, invalidf("unknown runtime handler %q", handler)
-	}
-	return NewRuntime(handler, h), nil
+	return m.opts.Runtimes.Get(handler)
 }
 
 // Get finds a container by ID or unique ID prefix, with its state refreshed.

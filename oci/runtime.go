@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,30 @@ type Runtime struct {
 // NewRuntime returns the runtime of a configured handler.
 func NewRuntime(handler string, h config.RuntimeHandler) *Runtime {
 	return &Runtime{Handler: handler, Path: h.Path, Root: h.Root, Args: h.Args}
+}
+
+// Runtimes are the configured runtime handlers.
+type Runtimes struct {
+	Handlers map[string]config.RuntimeHandler
+	Default  string // used when a pod names none
+}
+
+// Get returns the runtime of a handler name ("" = the default); an unknown
+// name is ErrInvalid, listing the configured ones.
+func (rs Runtimes) Get(handler string) (*Runtime, error) {
+	if handler == "" {
+		handler = rs.Default
+	}
+	h, ok := rs.Handlers[handler]
+	if !ok {
+		known := make([]string, 0, len(rs.Handlers))
+		for name := range rs.Handlers {
+			known = append(known, name)
+		}
+		sort.Strings(known)
+		return nil, invalidf("unknown runtime handler %q; configured: %s", handler, strings.Join(known, ", "))
+	}
+	return NewRuntime(handler, h), nil
 }
 
 // RuntimeState is what `<runtime> state` reports.

@@ -9,14 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/internal/proc"
 )
 
 // Size is a terminal size.
@@ -134,7 +133,7 @@ func (m *Manager) execTerminal(ctx context.Context, rt *Runtime, id string, cmd 
 		return fmt.Errorf("%s exec: %v: %s", rt.Handler, err, stderr.Bytes())
 	}
 	defer master.Close()
-	pid, err := readPidFile(pidFile)
+	pid, err := proc.ReadPidFile(pidFile)
 	if err != nil {
 		return fmt.Errorf("exec pid: %w", err)
 	}
@@ -292,12 +291,4 @@ func dialAttach(dir string) (*net.UnixConn, error) {
 	defer unix.Close(fd)
 	path := fmt.Sprintf("/proc/self/fd/%d/attach", fd)
 	return net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
-}
-
-func readPidFile(path string) (int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(data)))
 }

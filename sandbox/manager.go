@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -37,8 +35,7 @@ type Options struct {
 	CgroupDriver string
 	Pause        config.PauseConfig
 	ShmSize      int64
-	Handlers     map[string]config.RuntimeHandler
-	Default      string // default handler name
+	Runtimes     oci.Runtimes
 }
 
 // Manager owns every pod sandbox of the node.
@@ -78,21 +75,14 @@ func (m *Manager) nsDir() string        { return filepath.Join(m.opts.RunRoot, "
 func (m *Manager) sandboxesDir() string { return filepath.Join(m.opts.RunRoot, "sandboxes") }
 func (m *Manager) pauseRootfs() string  { return filepath.Join(m.opts.RunRoot, "pause-rootfs") }
 
-// runtime returns the OCI runtime of a handler name ("" = the default).
+// runtime returns the OCI runtime of a handler name ("" = the default)
+// and the handler's name.
 func (m *Manager) runtime(handler string) (*oci.Runtime, string, error) {
-	if handler == "" {
-		handler = m.opts.Default
+	rt, err := m.opts.Runtimes.Get(handler)
+	if err != nil {
+		return nil, "", err
 	}
-	h, ok := m.opts.Handlers[handler]
-	if !ok {
-		known := make([]string, 0, len(m.opts.Handlers))
-		for name := range m.opts.Handlers {
-			known = append(known, name)
-		}
-		sort.Strings(known)
-		return nil, "", invalidf("unknown runtime handler %q; configured: %s", handler, strings.Join(known, ", "))
-	}
-	return oci.NewRuntime(handler, h), handler, nil
+	return rt, rt.Handler, nil
 }
 
 // Get finds a sandbox by ID or unique ID prefix.

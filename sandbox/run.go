@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -183,11 +181,7 @@ func cniPod(rec *Record) cni.Pod {
 // readPid reads the pid the runtime wrote for the pause process, and its
 // start time (a pid alone may be reused after a reboot or a long time).
 func readPid(bundle string) (int, uint64, error) {
-	data, err := os.ReadFile(filepath.Join(bundle, "pid"))
-	if err != nil {
-		return 0, 0, fmt.Errorf("read pause pid: %w", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	pid, err := proc.ReadPidFile(filepath.Join(bundle, "pid"))
 	if err != nil {
 		return 0, 0, fmt.Errorf("read pause pid: %w", err)
 	}

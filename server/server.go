@@ -55,14 +55,14 @@ func New(cfg *config.Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("load image store: %w", err)
 	}
+	runtimes := oci.Runtimes{Handlers: cfg.Runtime.Handlers, Default: cfg.Runtime.DefaultHandler}
 	net := cni.NewManager(cfg.CNI, filepath.Join(cfg.Root, "cni"))
 	sandboxes, err := sandbox.NewManager(context.Background(), sandbox.Options{
 		RunRoot:      cfg.RunRoot,
 		CgroupDriver: cfg.CgroupDriver,
 		Pause:        cfg.Pause,
 		ShmSize:      cfg.Pod.ShmSize,
-		Handlers:     cfg.Runtime.Handlers,
-		Default:      cfg.Runtime.DefaultHandler,
+		Runtimes:     runtimes,
 	}, db, net)
 	if err != nil {
 		db.Close()
@@ -73,8 +73,7 @@ func New(cfg *config.Config) (*Server, error) {
 		Root:         cfg.Root,
 		RunRoot:      cfg.RunRoot,
 		CgroupDriver: cfg.CgroupDriver,
-		Handlers:     cfg.Runtime.Handlers,
-		Default:      cfg.Runtime.DefaultHandler,
+		Runtimes:     runtimes,
 		Monitor: &conmon.Monitor{
 			Path:       cfg.Conmon.Path,
 			LogSizeMax: cfg.Conmon.LogSizeMax,

@@ -86,3 +86,12 @@ func WaitExit(ctx context.Context, pid int, start uint64) error {
 		}
 	}
 }
+
+// ReadPidFile reads a pid file as runtimes and conmon write it.
+func ReadPidFile(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(data)))
+}
