@@ -55,7 +55,9 @@ type Record struct {
 	PidStart   uint64 `json:"pid_start"`   // its start time, against pid reuse
 	ConmonPid  int    `json:"conmon_pid"`  //
 	StopSignal string `json:"stop_signal"` // from the image; "" = SIGTERM
-	User       User   `json:"user"`
+	// CgroupsPath is the container's cgroup (cgroupfs path or systemd form).
+	CgroupsPath string `json:"cgroups_path,omitempty"`
+	User        User   `json:"user"`
 	// Resources are the ones in force (after UpdateContainerResources), as
 	// protobuf JSON.
 	Resources []byte `json:"resources,omitempty"`

@@ -107,6 +107,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 	if err != nil {
 		return err
 	}
+	rec.CgroupsPath = cgroups
 
 	var u undo.Stack
 	defer func() {

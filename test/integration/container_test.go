@@ -771,3 +771,34 @@ func TestStartTimeKeptWhenStatusSeesTheExitFirst(t *testing.T) {
 	removePod(t, b, p.id)
 	f.assertAllClean(t, []testPod{p})
 }
+
+// TestContainerStatsFromCgroup checks ContainerStats and ListContainerStats
+// report what the container's cgroup counts.
+func TestContainerStatsFromCgroup(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cstats", "berthitcstats", "10.124.11.0/24")
+	b := f.b
+	p := f.runPod(t, "stats", nil)
+	// Burn some CPU and keep 8 MiB in memory, then idle.
+	id := runContainer(t, b, p, containerConfig("busy", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; head -c 8388608 /dev/zero > /dev/shm/fill; sleep 3600"))
+	var st *runtimeapi.ContainerStats
+	waitFor(t, 30*time.Second, func() bool {
+		resp, err := b.Runtime().ContainerStats(ctx(t), &runtimeapi.ContainerStatsRequest{ContainerId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = resp.GetStats()
+		return st.GetCpu().GetUsageCoreNanoSeconds().GetValue() > 0 && st.GetMemory().GetWorkingSetBytes().GetValue() >= 8<<20
+	})
+	if st.GetAttributes().GetId() != id || st.GetCpu().GetTimestamp() == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	list, err := b.Runtime().ListContainerStats(ctx(t), &runtimeapi.ListContainerStatsRequest{
+		Filter: &runtimeapi.ContainerStatsFilter{PodSandboxId: p.id, LabelSelector: map[string]string{"container": "busy"}},
+	})
+	if err != nil || len(list.GetStats()) != 1 || list.GetStats()[0].GetAttributes().GetId() != id {
+		t.Fatalf("ListContainerStats by pod and label: %v, %v", list.GetStats(), err)
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}

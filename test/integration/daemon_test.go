@@ -115,7 +115,7 @@ func TestNetworkReadyFollowsCNIConfigWithoutRestart(t *testing.T) {
 
 func TestRPCsNotBuiltYetAreUnimplemented(t *testing.T) {
 	b := harness.Start(t, harness.Options{})
-	_, err := b.Runtime().ContainerStats(ctx(t), &runtimeapi.ContainerStatsRequest{})
+	_, err := b.Runtime().PodSandboxStats(ctx(t), &runtimeapi.PodSandboxStatsRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("want Unimplemented, got %v", err)
 	}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/oci"
+)
+
+// ContainerStats reports a container's CPU and memory use from its cgroup.
+func (s *Server) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
+	rec, st, err := s.containers.Stats(req.GetContainerId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &runtimeapi.ContainerStatsResponse{Stats: criContainerStats(&rec, st)}, nil
+}
+
+func criContainerStats(rec *oci.Record, st oci.Stats) *runtimeapi.ContainerStats {
+	cfg := rec.CRIConfig()
+	ts := st.Timestamp.UnixNano()
+	return &runtimeapi.ContainerStats{
+		Attributes: &runtimeapi.ContainerAttributes{
+			Id:          rec.ID,
+			Metadata:    cfg.GetMetadata(),
+			Labels:      cfg.GetLabels(),
+			Annotations: cfg.GetAnnotations(),
+		},
+		Cpu: &runtimeapi.CpuUsage{
+			Timestamp:            ts,
+			UsageCoreNanoSeconds: &runtimeapi.UInt64Value{Value: st.CPUNanos},
+		},
+		Memory: &runtimeapi.MemoryUsage{
+			Timestamp:       ts,
+			WorkingSetBytes: &runtimeapi.UInt64Value{Value: st.MemoryWorkingSet},
+			UsageBytes:      &runtimeapi.UInt64Value{Value: st.MemoryUsage},
+		},
+	}
+}
