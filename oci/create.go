@@ -44,25 +44,9 @@ func (m *Manager) Create(ctx context.Context, pod Pod, cfg *runtimeapi.Container
 	}
 	id := newID()
 	name := FullName(cfg, pod)
-	owner, err := m.names.Reserve(ctx, name, id)
-	if err != nil {
-		return "", fmt.Errorf("waiting for the container %s being created by an earlier call: %w", name, err)
-	}
-	if owner != id {
-		return owner, nil
-	}
-	done := make(chan error, 1)
-	go func() {
-		err := m.create(context.WithoutCancel(ctx), id, name, pod, cfg, img)
-		m.names.Finish(name, id, err == nil)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return id, err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return m.names.Create(ctx, name, id, func(ctx context.Context) error {
+		return m.create(ctx, id, name, pod, cfg, img)
+	})
 }
 
 func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *runtimeapi.ContainerConfig, img *image.Image) (err error) {

@@ -30,26 +30,9 @@ func (m *Manager) Run(ctx context.Context, cfg Config) (string, error) {
 		return "", err
 	}
 	id := newID()
-	name := cfg.FullName()
-	owner, err := m.names.Reserve(ctx, name, id)
-	if err != nil {
-		return "", fmt.Errorf("waiting for the sandbox %s being created by an earlier call: %w", name, err)
-	}
-	if owner != id {
-		return owner, nil // an earlier call made it: the same pod and attempt
-	}
-	done := make(chan error, 1)
-	go func() {
-		err := m.create(context.WithoutCancel(ctx), id, cfg)
-		m.names.Finish(name, id, err == nil)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return id, err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return m.names.Create(ctx, cfg.FullName(), id, func(ctx context.Context) error {
+		return m.create(ctx, id, cfg)
+	})
 }
 
 func (m *Manager) validate(cfg *Config) error {

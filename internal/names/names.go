@@ -7,6 +7,7 @@ package names
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -89,5 +90,31 @@ func (r *Registry) Release(name, id string) {
 	default:
 		// Released before its create finished: waiters claim the name anew.
 		close(e.done)
+	}
+}
+
+// Create reserves name for id and runs create for it, detached from ctx's
+// cancellation: when kubelet gives up waiting (ctx ends) the create goes on,
+// and kubelet's retry with the same name waits for it and gets its ID. When
+// another ID already owns the name, that ID is returned and nothing runs.
+func (r *Registry) Create(ctx context.Context, name, id string, create func(context.Context) error) (string, error) {
+	owner, err := r.Reserve(ctx, name, id)
+	if err != nil {
+		return "", fmt.Errorf("waiting for %s, being created by an earlier call: %w", name, err)
+	}
+	if owner != id {
+		return owner, nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := create(context.WithoutCancel(ctx))
+		r.Finish(name, id, err == nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return id, err
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
 }

@@ -203,3 +203,39 @@ func TestFinishUnknownName(t *testing.T) {
 		t.Fatalf("owner = %q; want b", got)
 	}
 }
+
+func TestCreateGoesOnWhenTheCallerGivesUp(t *testing.T) {
+	r := New()
+	started, proceed := make(chan struct{}), make(chan struct{})
+	short, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() {
+		_, err := r.Create(short, "pod", "first", func(ctx context.Context) error {
+			close(started)
+			<-proceed
+			return ctx.Err() // detached: never cancelled by the caller
+		})
+		result <- err
+	}()
+	<-started
+	cancel() // kubelet gives up
+	if err := <-result; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that gave up got %v, want context.Canceled", err)
+	}
+	// The retry waits for the first create and gets its ID.
+	retry := make(chan string, 1)
+	go func() {
+		id, err := r.Create(context.Background(), "pod", "second", func(context.Context) error {
+			t.Error("the retry must not create a second object")
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		retry <- id
+	}()
+	close(proceed)
+	if id := <-retry; id != "first" {
+		t.Fatalf("retry got %q, want the first call's ID", id)
+	}
+}
