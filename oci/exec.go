@@ -34,13 +34,9 @@ func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout
 	if len(cmd) == 0 {
 		return ExecResult{}, invalidf("exec needs a command")
 	}
-	c, err := m.Get(id)
+	rec, err := m.Running(id)
 	if err != nil {
 		return ExecResult{}, err
-	}
-	rec := c.Snapshot()
-	if rec.State != Running {
-		return ExecResult{}, fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
 	}
 	rt, err := m.runtime(rec.Handler)
 	if err != nil {
@@ -134,13 +130,9 @@ func (b *limitedBuffer) Bytes() []byte { return b.buf }
 // ReopenLog makes the container's conmon reopen its log file, after kubelet
 // rotated it.
 func (m *Manager) ReopenLog(id string) error {
-	c, err := m.Get(id)
+	rec, err := m.Running(id)
 	if err != nil {
 		return err
-	}
-	rec := c.Snapshot()
-	if rec.State != Running {
-		return fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
 	}
 	if err := conmon.ReopenLog(rec.Bundle); err != nil {
 		return err

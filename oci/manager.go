@@ -94,20 +94,28 @@ func (m *Manager) runtime(handler string) (*Runtime, error) {
 
 // Get finds a container by ID or unique ID prefix, with its state refreshed.
 func (m *Manager) Get(idOrPrefix string) (*Container, error) {
-	if idOrPrefix == "" {
-		return nil, fmt.Errorf("%w: empty ID", ErrNotFound)
-	}
 	m.mu.RLock()
-	c, match := ids.Lookup(m.containers, idOrPrefix)
+	c, err := ids.Find(m.containers, idOrPrefix, "container", ErrNotFound, ErrInvalid)
 	m.mu.RUnlock()
-	switch match {
-	case ids.Ambiguous:
-		return nil, fmt.Errorf("%w: ID prefix %q matches more than one container", ErrInvalid, idOrPrefix)
-	case ids.None:
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, idOrPrefix)
+	if err != nil {
+		return nil, err
 	}
 	m.refresh(c)
 	return c, nil
+}
+
+// Running returns the record of a running container; one in another state
+// is ErrNotRunning.
+func (m *Manager) Running(id string) (Record, error) {
+	c, err := m.Get(id)
+	if err != nil {
+		return Record{}, err
+	}
+	rec := c.Snapshot()
+	if rec.State != Running {
+		return Record{}, fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
+	}
+	return rec, nil
 }
 
 // List returns a snapshot of every container, states refreshed, oldest

@@ -3,6 +3,7 @@ package oci
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runtime-tools/generate"
@@ -91,7 +92,8 @@ func capName(c string) (string, error) {
 }
 
 // hostCapabilities is berth's own bounding set: what the runtime can grant.
-func hostCapabilities() []string {
+// It cannot grow while berth runs, so it is read once, not per container.
+var hostCapabilities = sync.OnceValue(func() []string {
 	c, err := capability.NewPid2(0)
 	if err == nil {
 		err = c.Load()
@@ -103,4 +105,4 @@ func hostCapabilities() []string {
 		}
 	}
 	return out
-}
+})

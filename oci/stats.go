@@ -27,10 +27,12 @@ func (m *Manager) Stats(id string) (Record, Stats, error) {
 		return Record{}, Stats{}, err
 	}
 	rec := c.Snapshot()
-	return rec, cgroupStats(rec.CgroupsPath), nil
+	return rec, CgroupStats(rec.CgroupsPath), nil
 }
 
-func cgroupStats(path string) Stats {
+// CgroupStats reads the usage of the cgroup at path (a record's
+// CgroupsPath); an empty or missing one reads as zero.
+func CgroupStats(path string) Stats {
 	st := Stats{Timestamp: time.Now()}
 	if path == "" {
 		return st

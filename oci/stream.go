@@ -35,10 +35,6 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("command exited with code %d", e.Code) }
 
-// execGrace is how long the runtime's exec gets to end once its command was
-// killed because the client went away.
-const execGrace = 5 * time.Second
-
 // Exec runs cmd in the running container with the client's streams (a
 // terminal when asked). It returns an *ExitError for a non-zero exit. When
 // ctx ends (the client went away) the command is killed.
@@ -46,13 +42,9 @@ func (m *Manager) Exec(ctx context.Context, id string, cmd []string, s Streams) 
 	if len(cmd) == 0 {
 		return invalidf("exec needs a command")
 	}
-	c, err := m.Get(id)
+	rec, err := m.Running(id)
 	if err != nil {
 		return err
-	}
-	rec := c.Snapshot()
-	if rec.State != Running {
-		return fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
 	}
 	rt, err := m.runtime(rec.Handler)
 	if err != nil {
@@ -222,13 +214,9 @@ func pumpTerminal(master *os.File, s Streams) <-chan struct{} {
 // Attach connects the client to the container's main process through its
 // conmon's attach socket; resizes go through conmon's ctl fifo.
 func (m *Manager) Attach(ctx context.Context, id string, stdinOnce bool, s Streams) error {
-	c, err := m.Get(id)
+	rec, err := m.Running(id)
 	if err != nil {
 		return err
-	}
-	rec := c.Snapshot()
-	if rec.State != Running {
-		return fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
 	}
 	conn, err := dialAttach(filepath.Join(m.opts.Monitor.SocketDir, rec.ID))
 	if err != nil {

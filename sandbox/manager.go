@@ -87,17 +87,11 @@ func (m *Manager) runtime(handler string) (*oci.Runtime, string, error) {
 
 // Get finds a sandbox by ID or unique ID prefix.
 func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
-	if idOrPrefix == "" {
-		return nil, fmt.Errorf("%w: empty ID", ErrNotFound)
-	}
 	m.mu.RLock()
-	sb, match := ids.Lookup(m.sandboxes, idOrPrefix)
+	sb, err := ids.Find(m.sandboxes, idOrPrefix, "sandbox", ErrNotFound, ErrInvalid)
 	m.mu.RUnlock()
-	switch match {
-	case ids.Ambiguous:
-		return nil, fmt.Errorf("%w: ID prefix %q matches more than one sandbox", ErrInvalid, idOrPrefix)
-	case ids.None:
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, idOrPrefix)
+	if err != nil {
+		return nil, err
 	}
 	return sb, nil
 }

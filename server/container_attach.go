@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/berth-dev/berth/oci"
@@ -24,13 +22,6 @@ func (s *Server) runningContainer(id string) (oci.Record, error) {
 	if id == "" {
 		return oci.Record{}, invalid("container ID is required")
 	}
-	c, err := s.containers.Get(id)
-	if err != nil {
-		return oci.Record{}, toStatus(err)
-	}
-	rec := c.Snapshot()
-	if rec.State != oci.Running {
-		return oci.Record{}, status.Errorf(codes.FailedPrecondition, "container %s is not running", rec.ID)
-	}
-	return rec, nil
+	rec, err := s.containers.Running(id)
+	return rec, toStatus(err)
 }

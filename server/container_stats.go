@@ -14,11 +14,10 @@ func (s *Server) ContainerStats(ctx context.Context, req *runtimeapi.ContainerSt
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &runtimeapi.ContainerStatsResponse{Stats: criContainerStats(&rec, st)}, nil
+	return &runtimeapi.ContainerStatsResponse{Stats: criContainerStats(&rec, rec.CRIConfig(), st)}, nil
 }
 
-func criContainerStats(rec *oci.Record, st oci.Stats) *runtimeapi.ContainerStats {
-	cfg := rec.CRIConfig()
+func criContainerStats(rec *oci.Record, cfg *runtimeapi.ContainerConfig, st oci.Stats) *runtimeapi.ContainerStats {
 	ts := st.Timestamp.UnixNano()
 	return &runtimeapi.ContainerStats{
 		Attributes: &runtimeapi.ContainerAttributes{

@@ -2,27 +2,25 @@ package server
 
 import (
 	"context"
-	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/oci"
 )
 
 // ListContainerStats reports the stats of the containers that match the
 // filter (ID or prefix, pod, labels).
 func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
 	f := req.GetFilter()
+	// The same fields as ListContainers' filter, without the state.
+	filter := &runtimeapi.ContainerFilter{Id: f.GetId(), PodSandboxId: f.GetPodSandboxId(), LabelSelector: f.GetLabelSelector()}
 	out := []*runtimeapi.ContainerStats{}
 	for _, rec := range s.containers.List() {
-		if f.GetId() != "" && !strings.HasPrefix(rec.ID, f.GetId()) ||
-			f.GetPodSandboxId() != "" && !strings.HasPrefix(rec.SandboxID, f.GetPodSandboxId()) ||
-			!labelsMatch(rec.CRIConfig().GetLabels(), f.GetLabelSelector()) {
+		cfg := rec.CRIConfig()
+		if !containerMatches(&rec, cfg, filter) {
 			continue
 		}
-		_, st, err := s.containers.Stats(rec.ID)
-		if err != nil {
-			continue // removed meanwhile
-		}
-		out = append(out, criContainerStats(&rec, st))
+		out = append(out, criContainerStats(&rec, cfg, oci.CgroupStats(rec.CgroupsPath)))
 	}
 	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
 }

@@ -2,34 +2,35 @@
 // users type them.
 package ids
 
-import "strings"
-
-// Match is what Lookup found.
-type Match int
-
-const (
-	None      Match = iota // no ID has the prefix
-	Found                  // one ID has it
-	Ambiguous              // several do
+import (
+	"fmt"
+	"strings"
 )
 
-// Lookup returns the object whose ID is idOrPrefix, or else the only one
-// whose ID starts with it.
-func Lookup[T any](m map[string]T, idOrPrefix string) (T, Match) {
+// Find returns the object whose ID is idOrPrefix, or else the only one whose
+// ID starts with it. No match wraps notFound; a prefix of several IDs wraps
+// ambiguous; kind ("sandbox", "container") names the objects in messages.
+func Find[T any](m map[string]T, idOrPrefix, kind string, notFound, ambiguous error) (T, error) {
 	var zero T
-	if v, ok := m[idOrPrefix]; ok {
-		return v, Found
+	if idOrPrefix == "" {
+		return zero, fmt.Errorf("%w: empty %s ID", notFound, kind)
 	}
-	found, match := zero, None
+	if v, ok := m[idOrPrefix]; ok {
+		return v, nil
+	}
+	found, n := zero, 0
 	for id, v := range m {
 		if strings.HasPrefix(id, idOrPrefix) {
-			if match == Found {
-				return zero, Ambiguous
-			}
-			found, match = v, Found
+			found, n = v, n+1
 		}
 	}
-	return found, match
+	switch n {
+	case 0:
+		return zero, fmt.Errorf("%w: %q", notFound, idOrPrefix)
+	case 1:
+		return found, nil
+	}
+	return zero, fmt.Errorf("%w: ID prefix %q matches more than one %s", ambiguous, idOrPrefix, kind)
 }
 
 // Values returns the map's values, for a snapshot taken under a lock.

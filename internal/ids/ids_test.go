@@ -1,25 +1,34 @@
 package ids
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
-func TestLookup(t *testing.T) {
+var (
+	errNotFound  = errors.New("not found")
+	errAmbiguous = errors.New("ambiguous")
+)
+
+func TestFind(t *testing.T) {
 	m := map[string]int{"abc123": 1, "abd456": 2, "ab": 3}
 	tests := []struct {
-		key   string
-		want  int
-		match Match
+		key  string
+		want int
+		err  error
 	}{
-		{"abc123", 1, Found},
-		{"abc", 1, Found},
-		{"abd", 2, Found},
-		{"ab", 3, Found}, // a full ID wins over the prefix it is of others
-		{"a", 0, Ambiguous},
-		{"x", 0, None},
+		{"abc123", 1, nil},
+		{"abc", 1, nil},
+		{"abd", 2, nil},
+		{"ab", 3, nil}, // a full ID wins over the prefix it is of others
+		{"a", 0, errAmbiguous},
+		{"x", 0, errNotFound},
+		{"", 0, errNotFound},
 	}
 	for _, tt := range tests {
-		got, match := Lookup(m, tt.key)
-		if got != tt.want || match != tt.match {
-			t.Errorf("Lookup(%q) = %d, %v; want %d, %v", tt.key, got, match, tt.want, tt.match)
+		got, err := Find(m, tt.key, "thing", errNotFound, errAmbiguous)
+		if got != tt.want || !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+			t.Errorf("Find(%q) = %d, %v; want %d, %v", tt.key, got, err, tt.want, tt.err)
 		}
 	}
 	if n := len(Values(m)); n != 3 {

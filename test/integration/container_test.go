@@ -5,7 +5,6 @@ package integration
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -160,9 +159,7 @@ func containerStatus(t *testing.T, b *harness.Berth, id string) (*runtimeapi.Con
 		t.Fatalf("ContainerStatus %s: %v", id, err)
 	}
 	var info containerInfo
-	if err := json.Unmarshal([]byte(resp.GetInfo()["info"]), &info); err != nil {
-		t.Fatalf("verbose container info %q: %v", resp.GetInfo()["info"], err)
-	}
+	decodeInfo(t, resp.GetInfo(), &info)
 	return resp.GetStatus(), info
 }
 

@@ -60,10 +60,16 @@ func podStatus(t *testing.T, b *harness.Berth, id string) (*runtimeapi.PodSandbo
 		t.Fatalf("PodSandboxStatus %s: %v", id, err)
 	}
 	var info podInfo
-	if err := json.Unmarshal([]byte(resp.GetInfo()["info"]), &info); err != nil {
-		t.Fatalf("verbose info: %v", err)
-	}
+	decodeInfo(t, resp.GetInfo(), &info)
 	return resp.GetStatus(), info
+}
+
+// decodeInfo decodes the JSON a verbose status carries under "info".
+func decodeInfo(t *testing.T, info map[string]string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(info["info"]), v); err != nil {
+		t.Fatalf("verbose info %q: %v", info["info"], err)
+	}
 }
 
 func removePod(t *testing.T, b *harness.Berth, id string) {
