@@ -5,8 +5,10 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:/usr/local/sbin:$(PATH)
 GO ?= go
 BIN := $(CURDIR)/_output/bin
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
-LDFLAGS := -X github.com/berth-dev/berth/internal/version.Version=$(VERSION)
+# The CRI runtime_version is semver: the release in internal/version plus the
+# commit as build metadata ("0.1.0-dev+1a2b3c4.dirty").
+COMMIT ?= $(shell c=$$(git rev-parse --short HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c.dirty; echo $$c; })
+LDFLAGS := -X github.com/berth-dev/berth/internal/version.commit=$(COMMIT)
 # The tools module pins cri-tools; its checksum is in test/tools/go.sum, not
 # in the public checksum database.
 TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod

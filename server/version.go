@@ -16,7 +16,7 @@ func (s *Server) Version(ctx context.Context, req *runtimeapi.VersionRequest) (*
 	return &runtimeapi.VersionResponse{
 		Version:           kubeletAPIVersion,
 		RuntimeName:       "berth",
-		RuntimeVersion:    version.Version,
+		RuntimeVersion:    version.Version(),
 		RuntimeApiVersion: "v1",
 	}, nil
 }

@@ -47,7 +47,7 @@ func main() {
 				Name:  "version",
 				Usage: "print berth's version",
 				Action: func(c *cli.Context) error {
-					fmt.Printf("berth version %s\ncommit: %s\nCRI API: v1\n", version.Version, version.Commit())
+					fmt.Printf("berth version %s\ncommit: %s\nCRI API: v1\n", version.Version(), version.Commit())
 					return nil
 				},
 			},

@@ -66,7 +66,7 @@ func serve(c *cli.Context) error {
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
-	logrus.WithFields(logrus.Fields{"version": version.Version, "root": cfg.Root, "runroot": cfg.RunRoot}).Info("berth started")
+	logrus.WithFields(logrus.Fields{"version": version.Version(), "root": cfg.Root, "runroot": cfg.RunRoot}).Info("berth started")
 
 	for {
 		select {
