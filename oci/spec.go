@@ -28,7 +28,9 @@ type Pod struct {
 	Namespace      string
 	UID            string
 	NetNS          string // pinned netns; "" on the host network
-	PausePID       int    // holds the pod's IPC, UTS and (shared) PID namespaces
+	// Namespaces are the pod's pinned namespaces (held by its pause
+	// process) that containers join, by kind: "uts", "ipc", "pid", "user".
+	Namespaces map[string]string
 	HostNetwork    bool
 	HostIPC        bool
 	HostPID        bool
@@ -225,13 +227,21 @@ func mergeEnv(image []string, kvs []*runtimeapi.KeyValue) []string {
 func setNamespaces(g *generate.Generator, in SpecInput) error {
 	pod := in.Pod
 	nsOpts := in.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	pausNS := func(kind string) string { return fmt.Sprintf("/proc/%d/ns/%s", pod.PausePID, kind) }
 	g.ClearLinuxNamespaces()
 	var err error
 	add := func(kind rspec.LinuxNamespaceType, path string) {
 		if err == nil {
 			err = g.AddOrReplaceLinuxNamespace(string(kind), path)
 		}
+	}
+	// A namespace the pod should have but does not name is a pod that
+	// lost it; joining "" would make a new one and split the pod.
+	pausNS := func(kind string) string {
+		p := pod.Namespaces[kind]
+		if p == "" && err == nil {
+			err = fmt.Errorf("%w: pod %s has no %s namespace to join", ErrFailedPrecondition, pod.ID, kind)
+		}
+		return p
 	}
 	add(rspec.MountNamespace, "")
 	if pod.UserNS {

@@ -351,8 +351,8 @@ func TestBuildSpecUserNamespacePod(t *testing.T) {
 		m := &runtimeapi.IDMapping{ContainerId: 0, HostId: 1000, Length: 65536}
 		addMount(in, &runtimeapi.Mount{ContainerPath: "/data", HostPath: vol, UidMappings: []*runtimeapi.IDMapping{m}, GidMappings: []*runtimeapi.IDMapping{m}})
 	})
-	if ns, ok := findNamespace(s, rspec.UserNamespace); !ok || ns.Path != "/proc/42/ns/user" {
-		t.Errorf("user namespace = %+v, %v; want pause's /proc/42/ns/user", ns, ok)
+	if ns, ok := findNamespace(s, rspec.UserNamespace); !ok || ns.Path != "/pins/user" {
+		t.Errorf("user namespace = %+v, %v; want pause's /pins/user", ns, ok)
 	}
 	if len(s.Linux.UIDMappings) != 0 {
 		t.Errorf("a joined user namespace takes no mappings of its own, got %+v", s.Linux.UIDMappings)

@@ -27,12 +27,14 @@ app:x:1000:
 
 // testPod is the pod the containers of these tests run in.
 var testPod = Pod{
-	ID:             "pod-1",
-	Name:           "web",
-	Namespace:      "default",
-	UID:            "uid-1",
-	NetNS:          "/run/x/ns/abc",
-	PausePID:       42,
+	ID:        "pod-1",
+	Name:      "web",
+	Namespace: "default",
+	UID:       "uid-1",
+	NetNS:     "/run/x/ns/abc",
+	Namespaces: map[string]string{
+		"uts": "/pins/uts", "ipc": "/pins/ipc", "pid": "/pins/pid", "user": "/pins/user",
+	},
 	HostnamePath:   "/pods/pod-1/hostname",
 	HostsPath:      "/pods/pod-1/hosts",
 	ResolvConfPath: "/pods/pod-1/resolv.conf",
@@ -395,6 +397,17 @@ func TestBuildSpecPrivileged(t *testing.T) {
 	}
 }
 
+// A pod that has lost a namespace its containers must join is refused,
+// never given a fresh namespace of its own: that would split the pod.
+func TestBuildSpecMissingPodNamespace(t *testing.T) {
+	in := testInput(t)
+	in.Pod.Namespaces = map[string]string{"uts": "/pins/uts", "pid": "/pins/pid"} // no ipc
+	_, err := BuildSpec(in)
+	if !errors.Is(err, ErrFailedPrecondition) {
+		t.Fatalf("BuildSpec without the pod's ipc namespace: err = %v, want ErrFailedPrecondition", err)
+	}
+}
+
 func TestBuildSpecNamespaces(t *testing.T) {
 	type nsMap = map[rspec.LinuxNamespaceType]string
 	tests := []struct {
@@ -407,42 +420,42 @@ func TestBuildSpecNamespaces(t *testing.T) {
 		{
 			name: "pod network, own pid",
 			pid:  runtimeapi.NamespaceMode_CONTAINER,
-			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": ""},
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/pins/uts", "ipc": "/pins/ipc", "pid": ""},
 		},
 		{
 			name: "host network",
 			pod:  func(p *Pod) { p.HostNetwork, p.NetNS = true, "" },
 			pid:  runtimeapi.NamespaceMode_CONTAINER,
-			want: nsMap{"mount": "", "ipc": "/proc/42/ns/ipc", "pid": ""},
+			want: nsMap{"mount": "", "ipc": "/pins/ipc", "pid": ""},
 		},
 		{
 			name: "host IPC",
 			pod:  func(p *Pod) { p.HostIPC = true },
 			pid:  runtimeapi.NamespaceMode_CONTAINER,
-			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "pid": ""},
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/pins/uts", "pid": ""},
 		},
 		{
 			name: "shared pid pod",
 			pod:  func(p *Pod) { p.SharedPID = true },
 			pid:  runtimeapi.NamespaceMode_CONTAINER,
-			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": "/proc/42/ns/pid"},
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/pins/uts", "ipc": "/pins/ipc", "pid": "/pins/pid"},
 		},
 		{
 			name: "pod pid mode",
 			pid:  runtimeapi.NamespaceMode_POD,
-			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": "/proc/42/ns/pid"},
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/pins/uts", "ipc": "/pins/ipc", "pid": "/pins/pid"},
 		},
 		{
 			name: "host pid",
 			pod:  func(p *Pod) { p.HostPID = true },
 			pid:  runtimeapi.NamespaceMode_NODE,
-			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc"},
+			want: nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/pins/uts", "ipc": "/pins/ipc"},
 		},
 		{
 			name:      "target pid",
 			pid:       runtimeapi.NamespaceMode_TARGET,
 			targetPID: 77,
-			want:      nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/proc/42/ns/uts", "ipc": "/proc/42/ns/ipc", "pid": "/proc/77/ns/pid"},
+			want:      nsMap{"mount": "", "network": "/run/x/ns/abc", "uts": "/pins/uts", "ipc": "/pins/ipc", "pid": "/proc/77/ns/pid"},
 		},
 		{
 			name: "all host",

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -23,7 +22,7 @@ func pinNetNS(path string) (err error) {
 	f.Close()
 	defer func() {
 		if err != nil {
-			unpinNetNS(path)
+			unpinNS(path)
 		}
 	}()
 
@@ -67,20 +66,6 @@ func loopbackUp(path string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("bring up loopback in %s: %w", path, err)
-	}
-	return nil
-}
-
-// unpinNetNS unmounts and removes a pin; one already gone is fine.
-func unpinNetNS(path string) error {
-	if path == "" {
-		return nil
-	}
-	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount netns %s: %w", path, err)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
 	}
 	return nil
 }

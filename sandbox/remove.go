@@ -43,7 +43,10 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 // destroy removes what a released sandbox still has: the netns pin, its
 // directory and its record. Run after release.
 func (m *Manager) destroy(rec *Record) error {
-	if err := unpinNetNS(rec.NetNS); err != nil {
+	if err := unpinNS(rec.NetNS); err != nil {
+		return err
+	}
+	if err := unpinNamespaces(rec.PauseNS); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(rec.Dir); err != nil {

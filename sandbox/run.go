@@ -72,6 +72,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error)
 	if !cfg.Namespaces.HostIPC {
 		rec.ShmPath = filepath.Join(rec.Dir, "shm")
 	}
+	rec.PauseNS = pinPaths(m.nsDir(), id, pauseNamespaces(cfg.Namespaces))
 
 	var u undo.Stack
 	defer func() {
@@ -94,7 +95,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error)
 		if err := pinNetNS(rec.NetNS); err != nil {
 			return err
 		}
-		u.Push("unpin netns", func() error { return unpinNetNS(rec.NetNS) })
+		u.Push("unpin netns", func() error { return unpinNS(rec.NetNS) })
 		pod := cniPod(&rec)
 		att, err := m.cni.Attach(ctx, pod) // undoes itself on failure
 		if err != nil {
@@ -134,6 +135,10 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error)
 		return err
 	}
 	reaper.Adopt(rec.PausePID)
+	u.Push("unpin pause namespaces", func() error { return unpinNamespaces(rec.PauseNS) })
+	if err := pinProcessNamespaces(rec.PausePID, rec.PauseNS); err != nil {
+		return err
+	}
 	if err := rt.Start(rctx, id); err != nil {
 		return fmt.Errorf("start pause process: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/internal/proc"
 )
 
 // Errors callers map to status codes.
@@ -105,6 +106,9 @@ type Record struct {
 	ShmPath     string         `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
 	PausePID    int            `json:"pause_pid,omitempty"`
 	PauseStart  uint64         `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
+	// PauseNS are the pinned namespaces of the pause process that the
+	// pod's containers join, by kind ("ipc", "uts", "pid", "user").
+	PauseNS map[string]string `json:"pause_ns,omitempty"`
 }
 
 // Sandbox is one pod sandbox in memory.
@@ -116,11 +120,19 @@ type Sandbox struct {
 	rec Record
 }
 
-// Snapshot returns a copy of the sandbox's record.
+// Snapshot returns a copy of the sandbox's record. A ready sandbox whose
+// pause process has died reads NotReady at once: the pod lost the
+// namespaces its containers join, and kubelet must see that to recreate
+// it. The state is derived on each read rather than stored when noticed,
+// so nothing writes a record behind a stop or remove at work.
 func (s *Sandbox) Snapshot() Record {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.rec
+	rec := s.rec
+	s.mu.RUnlock()
+	if rec.State == Ready && !proc.Alive(rec.PausePID, rec.PauseStart) {
+		rec.State = NotReady
+	}
+	return rec
 }
 
 // ID returns the sandbox ID.
@@ -137,6 +149,20 @@ func (s *Sandbox) update(fn func(r *Record)) Record {
 func (r *Record) HostnamePath() string   { return r.Dir + "/hostname" }
 func (r *Record) HostsPath() string      { return r.Dir + "/hosts" }
 func (r *Record) ResolvConfPath() string { return r.Dir + "/resolv.conf" }
+
+// NamespacePaths are the pod's namespaces its containers join, by kind.
+// Records written before berth pinned them name the pause process's
+// /proc entries instead, checked against its start time by the caller.
+func (r *Record) NamespacePaths() map[string]string {
+	if r.PauseNS != nil || r.PausePID <= 0 {
+		return r.PauseNS
+	}
+	paths := map[string]string{}
+	for _, kind := range pauseNamespaces(r.Config.Namespaces) {
+		paths[kind] = fmt.Sprintf("/proc/%d/ns/%s", r.PausePID, kind)
+	}
+	return paths
+}
 
 // PrimaryIP is the pod's first IP, or "".
 func (r *Record) PrimaryIP() string {

@@ -47,7 +47,7 @@ func (s *Server) podOf(sandboxID string) (oci.Pod, error) {
 		Namespace:      rec.Config.Namespace,
 		UID:            rec.Config.UID,
 		NetNS:          rec.NetNS,
-		PausePID:       rec.PausePID,
+		Namespaces:     rec.NamespacePaths(),
 		HostNetwork:    ns.HostNetwork,
 		HostIPC:        ns.HostIPC,
 		HostPID:        ns.HostPID,

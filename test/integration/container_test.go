@@ -799,3 +799,50 @@ func TestContainerStatsFromCgroup(t *testing.T) {
 	removePod(t, b, p.id)
 	f.assertAllClean(t, []testPod{p})
 }
+
+// A pod whose pause process died is NotReady at once (kubelet then makes a
+// new one), a container is never created in it, and its containers join
+// the pod's pinned namespaces, not /proc/<pause pid>, whose pid may be
+// another process's by then.
+func TestPauseDeathMakesPodNotReady(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-pause", "berthitpause", "10.124.12.0/24")
+	p := f.runPod(t, "pausedeath", nil)
+	cid := runContainer(t, f.b, p, containerConfig("app", "sleep", "3600"))
+	_, info := containerStatus(t, f.b, cid)
+	for _, kind := range []string{"ipc", "uts"} {
+		pod, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", p.pid, kind))
+		ctr, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", info.PID, kind))
+		if pod == "" || pod != ctr {
+			t.Errorf("container %s namespace %q, pause's %q", kind, ctr, pod)
+		}
+	}
+	spec, err := os.ReadFile(filepath.Join(info.Bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(spec), fmt.Sprintf("/proc/%d/ns", p.pid)) {
+		t.Errorf("container spec joins the pause process through /proc/%d", p.pid)
+	}
+
+	start := mustStart(t, p.pid)
+	if err := syscall.Kill(p.pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(2*time.Second, func() bool { return !proc.Alive(p.pid, start) }) {
+		t.Fatalf("pause %d survived SIGKILL", p.pid)
+	}
+	// Asked right away: the state is read from the process, not a watcher.
+	if st, _ := podStatus(t, f.b, p.id); st.GetState() != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("status after the pause process died: %v, want NOTREADY", st.GetState())
+	}
+	list, err := f.b.Runtime().ListPodSandbox(ctx(t), &runtimeapi.ListPodSandboxRequest{})
+	if err != nil || len(list.GetItems()) != 1 || list.GetItems()[0].GetState() != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("list after the pause process died: %v, %v; want one NOTREADY pod", list.GetItems(), err)
+	}
+	_, err = f.b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: containerConfig("late", "true"), SandboxConfig: p.cfg})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("CreateContainer in a pod whose pause died: %v, want FailedPrecondition", err)
+	}
+	removePod(t, f.b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
