@@ -23,14 +23,14 @@ func invalidf(format string, args ...any) error {
 
 // Pod is what a container needs from its pod sandbox.
 type Pod struct {
-	ID             string
-	Name           string
-	Namespace      string
-	UID            string
-	NetNS          string // pinned netns; "" on the host network
+	ID        string
+	Name      string
+	Namespace string
+	UID       string
+	NetNS     string // pinned netns; "" on the host network
 	// Namespaces are the pod's pinned namespaces (held by its pause
 	// process) that containers join, by kind: "uts", "ipc", "pid", "user".
-	Namespaces map[string]string
+	Namespaces     map[string]string
 	HostNetwork    bool
 	HostIPC        bool
 	HostPID        bool

@@ -18,7 +18,10 @@ CACHE=${BERTH_E2E_CACHE:-/var/cache/berth/e2e-node}/$K8S_VERSION
 SRC=$CACHE/src
 BIN=$CACHE/bin
 export PATH=/usr/local/go/bin:$PATH
-export GOFLAGS=-mod=mod CGO_ENABLED=0
+export CGO_ENABLED=0
+# go mod download runs outside any module; the build runs in workspace
+# mode, which refuses -mod=mod.
+unset GOFLAGS
 
 log() { echo "e2enode/build: $*" >&2; }
 
