@@ -34,22 +34,10 @@ const (
 // (sha256:9700f9a2...), which no rebuilt image matches; the catalogue serves
 // test-image-digest:latest, so that one spec fails.
 func Catalogue(busyboxRoot string) ([]Image, error) {
-	if busyboxRoot == "" {
-		busyboxRoot = DefaultBusyboxRoot()
-	}
-	helper, err := Testbin()
+	b, err := newBuilder(busyboxRoot)
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{helper: helper}
-	baseTree, err := busyboxTree(busyboxRoot, helper)
-	if err != nil {
-		return nil, err
-	}
-	if b.base.layer, err = baseTree.layer(); err != nil {
-		return nil, err
-	}
-	b.base.createdBy = "busybox (Debian, dynamically linked) with its libraries, applet hard links, testbin as pgrep and ipcs, /etc"
 
 	b.add([]string{e2eImages + "busybox:1.29-2"},
 		"default test container image: sh, top, sleep, echo, id, ls, cat, ping, brctl, netstat, hostname, pidof, pgrep, ipcs, ...",
@@ -123,6 +111,28 @@ func Catalogue(busyboxRoot string) ([]Image, error) {
 		return nil, b.err
 	}
 	return b.images, nil
+}
+
+// newBuilder starts a catalogue on the busybox layer built from
+// busyboxRoot ("" means DefaultBusyboxRoot()).
+func newBuilder(busyboxRoot string) (*builder, error) {
+	if busyboxRoot == "" {
+		busyboxRoot = DefaultBusyboxRoot()
+	}
+	helper, err := Testbin()
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{helper: helper}
+	baseTree, err := busyboxTree(busyboxRoot, helper)
+	if err != nil {
+		return nil, err
+	}
+	if b.base.layer, err = baseTree.layer(); err != nil {
+		return nil, err
+	}
+	b.base.createdBy = "busybox (Debian, dynamically linked) with its libraries, applet hard links, testbin as pgrep and ipcs, /etc"
+	return b, nil
 }
 
 // builder collects the images of the catalogue and the first error.
@@ -199,13 +209,7 @@ const nginxIndex = `<!DOCTYPE html>
 // addNginx adds the nginx web server images: e2e nginx:1.14-2 on port 80,
 // and hostnet-nginx on port 12003 (it runs in the host network namespace).
 func (b *builder) addNginx() {
-	b.nginx = b.layer("nginx: testbin as /usr/sbin/nginx, /etc/nginx, /usr/share/nginx/html", func(t tree) {
-		t.file("usr/sbin/nginx", 0o755, b.helper)
-		t.file("etc/nginx/conf.d/default.conf", 0o644, fmt.Appendf(nil, nginxDefaultConf, 80))
-		t.file("usr/share/nginx/html/index.html", 0o644, []byte(nginxIndex))
-		t.dir("var/log/nginx", 0o755)
-		t.dir("var/cache/nginx", 0o755)
-	})
+	b.nginx = b.nginxLayer()
 	nginx := func(version, stopSignal string) v1.Config {
 		return v1.Config{
 			Env:          []string{busyboxPath, "NGINX_VERSION=" + version},
@@ -229,6 +233,17 @@ func (b *builder) addNginx() {
 			t.file("etc/nginx/conf.d/default.conf", 0o644, fmt.Appendf(nil, nginxDefaultConf, 12003))
 			t.file("docker-entrypoint.sh", 0o755, []byte("#!/bin/sh\n# nginx's entrypoint: hand over to the command.\nset -e\nexec \"$@\"\n"))
 		}))
+}
+
+// nginxLayer is the layer of the nginx images: testbin as nginx on :80.
+func (b *builder) nginxLayer() step {
+	return b.layer("nginx: testbin as /usr/sbin/nginx, /etc/nginx, /usr/share/nginx/html", func(t tree) {
+		t.file("usr/sbin/nginx", 0o755, b.helper)
+		t.file("etc/nginx/conf.d/default.conf", 0o644, fmt.Appendf(nil, nginxDefaultConf, 80))
+		t.file("usr/share/nginx/html/index.html", 0o644, []byte(nginxIndex))
+		t.dir("var/log/nginx", 0o755)
+		t.dir("var/cache/nginx", 0o755)
+	})
 }
 
 // addHttpd adds the e2e httpd image.
@@ -262,17 +277,24 @@ func (b *builder) addHttpd() {
 // image per version so that no two versions share an image ID (critest
 // counts the tags of pause:3.9).
 func (b *builder) addPause() {
-	pause := b.layer("ADD pause /pause", func(t tree) {
-		t.file("pause", 0o755, b.helper)
-	})
-	for _, v := range []struct {
-		version string
-		refs    []string
-	}{
+	b.addPauseVersions([]pauseVersion{
 		{"3.9", []string{"registry.k8s.io/pause:3.9", "k8s.gcr.io/pause:3.9"}},
 		{"3.10", []string{"registry.k8s.io/pause:3.10", "k8s.gcr.io/pause:3.10"}},
 		{"3.10.1", []string{"registry.k8s.io/pause:3.10.1"}},
-	} {
+	})
+}
+
+// pauseVersion is one pause image version and the references it has.
+type pauseVersion struct {
+	version string
+	refs    []string
+}
+
+func (b *builder) addPauseVersions(versions []pauseVersion) {
+	pause := b.layer("ADD pause /pause", func(t tree) {
+		t.file("pause", 0o755, b.helper)
+	})
+	for _, v := range versions {
 		b.addFrom(v.refs,
 			"pod sandbox (infra) image "+v.version+": static /pause, exits 0 on SIGINT/SIGTERM, reaps zombies",
 			v1.Config{

@@ -1,7 +1,8 @@
-// Command testregistry builds the images critest v1.36.0 pulls and serves
-// them over plain HTTP, each under "<upstream-host>/<path>":
+// Command testregistry builds the images critest v1.36.0 pulls (and, with
+// --agnhost, those the Kubernetes node e2e suite pulls) and serves them over
+// plain HTTP, each under "<upstream-host>/<path>":
 //
-//	testregistry --addr 127.0.0.1:5000 [--busybox-root DIR] [--log-requests]
+//	testregistry --addr 127.0.0.1:5000 [--busybox-root DIR] [--agnhost BIN] [--log-requests]
 //
 // It prints "ready HOST:PORT" on stdout once every image can be pulled,
 // logs to stderr, and exits 0 on SIGINT or SIGTERM.
@@ -21,6 +22,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:5000", "address to listen on (port 0: any free port)")
 	busyboxRoot := flag.String("busybox-root", registry.DefaultBusyboxRoot(), "Debian's busybox with its libraries, as hack/install-deps.sh unpacks it ($BERTH_BUSYBOX_ROOT)")
+	agnhost := flag.String("agnhost", "", "agnhost binary (test/e2enode/build.sh): also serve the node e2e suite's images")
 	logRequests := flag.Bool("log-requests", false, "log every registry request")
 	flag.Parse()
 	if flag.NArg() != 0 {
@@ -36,6 +38,13 @@ func main() {
 	images, err := registry.Catalogue(*busyboxRoot)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *agnhost != "" {
+		nodeImages, err := registry.NodeE2ECatalogue(*busyboxRoot, *agnhost)
+		if err != nil {
+			log.Fatal(err)
+		}
+		images = append(images, nodeImages...)
 	}
 	var logf func(string, ...any)
 	if *logRequests {

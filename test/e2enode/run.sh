@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# run.sh: runs Kubernetes' node e2e suite (a real kubelet, with its own
+# etcd and kube-apiserver in process) against a private berth, offline.
+#
+#   test/e2enode/run.sh [--focus REGEX] [--skip-file FILE] [--subset FILE] [--keep]
+#
+# --focus: the specs to run (default: [NodeConformance]).
+# --subset FILE: one regex a line; the run focuses on their union instead
+#   (the bounded subset `make test` runs).
+# --skip-file FILE: one regex a line, with the reason after " # ".
+#
+# berth runs on its default configuration, with one drop-in that mirrors
+# registry.k8s.io (and the other upstreams) to the test registry, on the
+# CNI network `make cni-config` installs in /etc/cni/net.d. Its socket and
+# state live in a work dir, so a berth of `make run` is left alone. Prints
+# ginkgo's summary and a line per failed spec; the exit status is the
+# suite's. kubelet binds host ports (10250, 10255): never run two at once.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${BIN:-$top/_output/bin}
+focus='\[NodeConformance\]'
+skip_file=""
+subset_file=""
+keep=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--focus) focus=$2; shift 2 ;;
+	--skip-file) skip_file=$2; shift 2 ;;
+	--subset) subset_file=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+k8s_bin=$("$top/test/e2enode/build.sh")
+
+work=$(mktemp -d /tmp/berth-e2enode.XXXXXX)
+chmod 0711 "$work"
+registry_pid=""
+berth_pid=""
+cleanup() {
+	[ -n "$berth_pid" ] && kill -TERM "$berth_pid" 2>/dev/null && wait "$berth_pid" 2>/dev/null || true
+	[ -n "$registry_pid" ] && kill -TERM "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null || true
+	if [ "$keep" = 1 ]; then
+		echo "run.sh: kept $work (berth.log, registry.log, e2e.log, report/kubelet.log)" >&2
+	else
+		# kubelet's pod dirs may hold mounts the suite left (tmpfs volumes).
+		grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+		rm -rf --one-file-system "$work"
+	fi
+}
+trap cleanup EXIT
+
+wait_for() {
+	for _ in $(seq 1 1200); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# 1. The registry, serving critest's images and the suite's.
+"$bin/testregistry" --addr 127.0.0.1:0 --agnhost "$k8s_bin/agnhost" >"$work/registry.out" 2>"$work/registry.log" &
+registry_pid=$!
+wait_for grep -q '^ready ' "$work/registry.out" || { cat "$work/registry.log" >&2; echo "run.sh: registry did not start" >&2; exit 1; }
+addr=$(awk '/^ready /{print $2; exit}' "$work/registry.out")
+
+# 2. berth: default config, the mirror drop-in, private socket and state.
+mkdir -p "$work/berth.toml.d"
+for host in registry.k8s.io k8s.gcr.io gcr.io public.ecr.aws; do
+	echo "[registries.\"$host\"]"
+	echo "mirrors = [\"$addr/$host\"]"
+done >"$work/berth.toml.d/50-test-registry.toml"
+"$bin/berth" --config "$work/none.toml" --config-dir "$work/berth.toml.d" \
+	--root "$work/root" --runroot "$work/run" --listen "$work/berth.sock" \
+	--log-level "${BERTH_LOG_LEVEL:-info}" >"$work/berth.log" 2>&1 &
+berth_pid=$!
+echo "$berth_pid" >"$work/berth.pid"
+wait_for test -S "$work/berth.sock" || { cat "$work/berth.log" >&2; echo "run.sh: berth did not start" >&2; exit 1; }
+
+# 3. The suite. It starts kubelet through systemd-run when it finds one,
+# and systemd is not PID 1 here: give it a PATH whose /usr/bin lacks it.
+shadow=$work/path
+mkdir -p "$shadow"
+for f in /usr/bin/*; do
+	case "$(basename "$f")" in systemd-run | systemctl) continue ;; esac
+	ln -s "$f" "$shadow/"
+done
+suite_path=$(echo "$PATH" | tr ':' '\n' | sed "s|^/usr/bin\$|$shadow|" | paste -sd:)
+skips=()
+if [ -n "$skip_file" ]; then
+	while IFS= read -r line; do
+		line=${line%% # *}
+		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
+		skips+=("$line")
+	done <"$skip_file"
+fi
+focuses=("$focus")
+if [ -n "$subset_file" ]; then
+	focuses=()
+	while IFS= read -r line; do
+		line=${line%% # *}
+		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
+		focuses+=("$line")
+	done <"$subset_file"
+fi
+args=(
+	--container-runtime-endpoint "unix://$work/berth.sock"
+	--container-runtime-process-name berth
+	--container-runtime-pid-file "$work/berth.pid"
+	--kubelet-config-file "$top/test/e2enode/kubelet-config.yaml"
+	--k8s-bin-dir "$k8s_bin"
+	--prepull-images=false
+	--report-dir "$work/report"
+	--ginkgo.no-color
+	--ginkgo.timeout 2h
+	--ginkgo.json-report "$work/report.json"
+)
+for f in "${focuses[@]}"; do args+=(--ginkgo.focus "$f"); done
+for s in "${skips[@]}"; do args+=(--ginkgo.skip "$s"); done
+# The suite's own defaults skip what needs other hardware or a cluster.
+args+=(--ginkgo.skip '\[Serial\]|\[Slow\]|\[Disruptive\]|\[Flaky\]|\[Feature:[^]]*\]|\[Alpha\]|\[Beta\]')
+mkdir -p "$work/report"
+status=0
+(cd "$work" && PATH=$suite_path "$k8s_bin/e2e_node.test" "${args[@]}") >"$work/e2e.log" 2>&1 || status=$?
+grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' "$work/e2e.log" || true
+grep -E '^\s*\[FAIL\]' "$work/e2e.log" | sort -u || true
+if [ "$status" != 0 ]; then
+	echo "run.sh: the suite failed (exit $status); last lines of its log:" >&2
+	tail -n 40 "$work/e2e.log" >&2
+	echo "run.sh: last lines of berth's log:" >&2
+	tail -n 20 "$work/berth.log" >&2
+fi
+exit "$status"
