@@ -16,7 +16,7 @@ TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod
 PREFIX ?= /usr/local
 CNI_CONF_DIR ?= /etc/cni/net.d
 
-.PHONY: all build deps tools install cni-config run test unit integration critest critest-progress bench lint clean
+.PHONY: all build deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench lint clean
 
 all: build
 
@@ -54,7 +54,7 @@ cni-config:
 run: deps build cni-config
 	$(BIN)/berth
 
-test: deps build tools unit integration critest-progress
+test: deps build tools unit integration critest-progress e2e-node-subset
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -69,6 +69,20 @@ critest-progress:
 # The whole critest, nothing skipped: shows how far berth is.
 critest: deps build tools
 	BIN=$(BIN) test/critest/run.sh
+
+# Kubernetes' node e2e suite with a real kubelet v1.37.2 (test/e2enode):
+# kubelet, e2e_node.test and agnhost are built once from Go modules into
+# /var/cache/berth/e2e-node/<version> (about 20 minutes cold on 2 cores).
+e2e-node-build:
+	test/e2enode/build.sh >/dev/null
+
+# The [NodeConformance] focus, less test/e2enode/skip.txt.
+e2e-node: deps build tools cni-config e2e-node-build
+	BIN=$(BIN) test/e2enode/run.sh --skip-file test/e2enode/skip.txt
+
+# The bounded subset `make test` runs (test/e2enode/subset.txt).
+e2e-node-subset: cni-config e2e-node-build
+	BIN=$(BIN) test/e2enode/run.sh --subset test/e2enode/subset.txt --skip-file test/e2enode/skip.txt
 
 # Benchmarks (never timed assertions in tests): image pull throughput.
 bench: build
