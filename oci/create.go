@@ -126,7 +126,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 		return err
 	}
 
-	spec, err := BuildSpec(SpecInput{ID: id, Config: cfg, Pod: pod, Image: imgCfg.Config, Rootfs: rootfs, CgroupsPath: cgroups, TargetPID: targetPID})
+	spec, err := BuildSpec(SpecInput{ID: id, Config: cfg, Pod: pod, Image: imgCfg.Config, Rootfs: rootfs, CgroupsPath: cgroups, Cgroups: m.opts.Cgroups, TargetPID: targetPID})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/reaper"
@@ -30,6 +31,8 @@ type Options struct {
 	CgroupDriver string
 	Runtimes     Runtimes
 	Monitor      *conmon.Monitor
+	// Cgroups is what the host's cgroups offer, probed once at start-up.
+	Cgroups *cgroups.Host
 }
 
 // Manager owns every container of the node.
@@ -46,6 +49,9 @@ type Manager struct {
 // NewManager loads the containers a previous run left, refreshes their
 // state from conmon's exit files, and rolls back half-created ones.
 func NewManager(ctx context.Context, opts Options, db *store.Store, images *image.Store) (*Manager, error) {
+	if opts.Cgroups == nil {
+		return nil, fmt.Errorf("container manager: no cgroup host facts (cgroups.Probe)")
+	}
 	m := &Manager{opts: opts, db: db, images: images, names: names.New(), containers: map[string]*Container{}}
 	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
 		if err := os.MkdirAll(d, 0o711); err != nil {

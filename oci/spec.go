@@ -11,7 +11,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
+	"github.com/sirupsen/logrus"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/cgroups"
 )
 
 // ErrInvalid marks a container config berth cannot run.
@@ -69,6 +72,9 @@ type SpecInput struct {
 	Image       v1.Config
 	Rootfs      string // the mounted overlay
 	CgroupsPath string
+	// Cgroups is what the host's cgroups offer: resources it cannot set are
+	// left out of the spec.
+	Cgroups *cgroups.Host
 	// TargetPID is the init pid of the container whose PID namespace a
 	// TARGET-mode container joins.
 	TargetPID int
@@ -170,7 +176,7 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 	if err := setDevices(&g, cfg.GetDevices()); err != nil {
 		return nil, err
 	}
-	setResources(&g, cfg.GetLinux().GetResources())
+	setResources(&g, cfg.GetLinux().GetResources(), in.Cgroups, logrus.WithFields(logrus.Fields{"container": in.ID, "cgroup": in.CgroupsPath}))
 	g.SetLinuxCgroupsPath(in.CgroupsPath)
 	for k, v := range cfg.GetAnnotations() {
 		g.AddAnnotation(k, v)

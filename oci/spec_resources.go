@@ -1,17 +1,18 @@
 package oci
 
 import (
-	"os"
-	"sync"
-
-	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-tools/generate"
+	"github.com/sirupsen/logrus"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/cgroups"
 )
 
 // setResources applies the CRI resources to the spec: CPU, cpuset, memory
-// and swap, hugepages, the OOM score (clamped) and, on cgroup v2, unified.
-func setResources(g *generate.Generator, r *runtimeapi.LinuxContainerResources) {
+// and swap, hugepages, the OOM score (clamped) and unified, then leaves out
+// what the host's cgroups cannot set (logged on log), so that a missing
+// controller never fails the container.
+func setResources(g *generate.Generator, r *runtimeapi.LinuxContainerResources, host *cgroups.Host, log logrus.FieldLogger) {
 	if r == nil {
 		return
 	}
@@ -36,25 +37,15 @@ func setResources(g *generate.Generator, r *runtimeapi.LinuxContainerResources) 
 		if swap <= 0 {
 			swap = v // no swap beyond the limit unless asked
 		}
-		if swapAccounting() {
-			g.SetLinuxResourcesMemorySwap(swap)
-		}
+		// Without swap accounting the filter takes it out again.
+		g.SetLinuxResourcesMemorySwap(swap)
 	}
 	for _, h := range r.GetHugepageLimits() {
 		g.AddLinuxResourcesHugepageLimit(h.GetPageSize(), h.GetLimit())
 	}
 	g.SetProcessOOMScoreAdj(ClampOOMScoreAdj(int(r.GetOomScoreAdj())))
-	if len(r.GetUnified()) > 0 && cgroups.IsCgroup2UnifiedMode() {
+	if len(r.GetUnified()) > 0 {
 		g.SetLinuxResourcesUnified(r.GetUnified())
 	}
+	host.Filter(g.Config.Linux.Resources, log)
 }
-
-// swapAccounting says whether the host can limit memory+swap (cgroup v1
-// needs swapaccount; v2 always can).
-var swapAccounting = sync.OnceValue(func() bool {
-	if cgroups.IsCgroup2UnifiedMode() {
-		return true
-	}
-	_, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
-	return err == nil
-})

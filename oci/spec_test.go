@@ -10,6 +10,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/cgroups"
 )
 
 // Fixture files of the fake rootfs most tests use.
@@ -82,6 +84,7 @@ func testInput(t *testing.T) SpecInput {
 		Image:       v1.Config{Cmd: []string{"/bin/app"}},
 		Rootfs:      newRootfs(t, testPasswd, testGroup),
 		CgroupsPath: "/berth/berth-ctr-1",
+		Cgroups:     testHost(t, cgroups.Legacy, true, allV1...),
 	}
 }
 
@@ -540,9 +543,6 @@ func TestBuildSpecResources(t *testing.T) {
 }
 
 func TestBuildSpecMemorySwap(t *testing.T) {
-	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"); err != nil {
-		t.Skip("no cgroup v1 swap accounting on this host")
-	}
 	tests := []struct {
 		name              string
 		limit, swap, want int64

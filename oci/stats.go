@@ -1,11 +1,17 @@
 package oci
 
 import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/containerd/cgroups/v3"
-	"github.com/containerd/cgroups/v3/cgroup1"
-	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/internal/cgroups"
 )
 
 // Stats are a container's resource usage, read from its cgroup.
@@ -27,42 +33,75 @@ func (m *Manager) Stats(id string) (Record, Stats, error) {
 		return Record{}, Stats{}, err
 	}
 	rec := c.Snapshot()
-	return rec, CgroupStats(rec.CgroupsPath), nil
+	return rec, m.CgroupStats(&rec), nil
 }
 
-// CgroupStats reads the usage of the cgroup at path (a record's
-// CgroupsPath); an empty or missing one reads as zero.
-func CgroupStats(path string) Stats {
+// CgroupStats reads the usage of a container's cgroup.
+func (m *Manager) CgroupStats(rec *Record) Stats {
+	return CgroupStats(m.opts.Cgroups, cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath)
+}
+
+// CgroupStats reads the usage of the cgroup named by an OCI cgroupsPath (a
+// record's CgroupsPath, in the driver's form) on host. An empty path, a
+// cgroup that is gone and a controller the host lacks read as zero.
+func CgroupStats(host *cgroups.Host, driver cgroups.Driver, cgroupsPath string) Stats {
 	st := Stats{Timestamp: time.Now()}
-	if path == "" {
+	if cgroupsPath == "" {
 		return st
 	}
-	if cgroups.Mode() == cgroups.Unified {
-		cg, err := cgroup2.Load(path)
-		if err != nil {
-			return st
-		}
-		m, err := cg.Stat()
-		if err != nil {
-			return st
-		}
-		st.CPUNanos = m.GetCPU().GetUsageUsec() * 1000
-		st.MemoryUsage = m.GetMemory().GetUsage()
-		st.MemoryWorkingSet = workingSet(st.MemoryUsage, m.GetMemory().GetInactiveFile())
-		return st
-	}
-	cg, err := cgroup1.Load(cgroup1.StaticPath(path))
+	p, err := cgroups.Path(driver, cgroupsPath)
 	if err != nil {
+		logrus.WithError(err).WithField("cgroup", cgroupsPath).Debug("container stats: no cgroup path")
 		return st
 	}
-	m, err := cg.Stat(cgroup1.IgnoreNotExist)
-	if err != nil {
-		return st
+	var inactiveFile uint64
+	if host.Mode() == cgroups.Unified {
+		if dir, ok := host.Dir("cpu", p); ok {
+			st.CPUNanos = statField(filepath.Join(dir, "cpu.stat"), "usage_usec") * 1000
+		}
+		if dir, ok := host.Dir("memory", p); ok {
+			st.MemoryUsage = readUint(filepath.Join(dir, "memory.current"))
+			inactiveFile = statField(filepath.Join(dir, "memory.stat"), "inactive_file")
+		}
+	} else {
+		if dir, ok := host.Dir("cpuacct", p); ok {
+			st.CPUNanos = readUint(filepath.Join(dir, "cpuacct.usage"))
+		}
+		if dir, ok := host.Dir("memory", p); ok {
+			st.MemoryUsage = readUint(filepath.Join(dir, "memory.usage_in_bytes"))
+			// total_ counts the cgroup's descendants too, as usage does.
+			inactiveFile = statField(filepath.Join(dir, "memory.stat"), "total_inactive_file")
+		}
 	}
-	st.CPUNanos = m.GetCPU().GetUsage().GetTotal()
-	st.MemoryUsage = m.GetMemory().GetUsage().GetUsage()
-	st.MemoryWorkingSet = workingSet(st.MemoryUsage, m.GetMemory().GetTotalInactiveFile())
+	st.MemoryWorkingSet = workingSet(st.MemoryUsage, inactiveFile)
 	return st
+}
+
+// readUint reads a file holding one number; a missing or odd file is 0.
+func readUint(path string) uint64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseUint(string(bytes.TrimSpace(data)), 10, 64)
+	return v
+}
+
+// statField reads one "key value" line of a stat file; 0 when absent.
+func statField(path, key string) uint64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	s := bufio.NewScanner(bytes.NewReader(data))
+	for s.Scan() {
+		k, v, ok := strings.Cut(s.Text(), " ")
+		if ok && k == key {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 func workingSet(usage, inactiveFile uint64) uint64 {

@@ -7,8 +7,11 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
+	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/encoding/protojson"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/cgroups"
 )
 
 // UpdateResources changes a created or running container's resources in
@@ -28,7 +31,7 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, res *runtimeap
 	if err != nil {
 		return err
 	}
-	resources, err := LinuxResources(res)
+	resources, err := LinuxResources(res, m.opts.Cgroups, logrus.WithFields(logrus.Fields{"container": rec.ID, "cgroup": rec.CgroupsPath}))
 	if err != nil {
 		return err
 	}
@@ -47,13 +50,14 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, res *runtimeap
 	return m.save(rec)
 }
 
-// LinuxResources translates CRI resources into OCI ones.
-func LinuxResources(res *runtimeapi.LinuxContainerResources) (*rspec.LinuxResources, error) {
+// LinuxResources translates CRI resources into OCI ones, without those the
+// host's cgroups cannot set (each controller left out is logged on log).
+func LinuxResources(res *runtimeapi.LinuxContainerResources, host *cgroups.Host, log logrus.FieldLogger) (*rspec.LinuxResources, error) {
 	g, err := generate.New("linux")
 	if err != nil {
 		return nil, err
 	}
 	g.Config.Linux.Resources = &rspec.LinuxResources{}
-	setResources(&g, res)
+	setResources(&g, res, host, log)
 	return g.Config.Linux.Resources, nil
 }

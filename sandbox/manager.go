@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/store"
@@ -36,6 +37,8 @@ type Options struct {
 	Pause        config.PauseConfig
 	ShmSize      int64
 	Runtimes     oci.Runtimes
+	// Cgroups is what the host's cgroups offer, probed once at start-up.
+	Cgroups *cgroups.Host
 }
 
 // Manager owns every pod sandbox of the node.
@@ -53,6 +56,9 @@ type Manager struct {
 // NewManager loads the sandboxes a previous run left and rolls back those
 // it left half-created.
 func NewManager(ctx context.Context, opts Options, db *store.Store, net *cni.Manager) (*Manager, error) {
+	if opts.Cgroups == nil {
+		return nil, fmt.Errorf("sandbox manager: no cgroup host facts (cgroups.Probe)")
+	}
 	m := &Manager{opts: opts, db: db, cni: net, names: names.New(), sandboxes: map[string]*Sandbox{}}
 	for _, d := range []string{m.nsDir(), m.sandboxesDir()} {
 		if err := os.MkdirAll(d, 0o711); err != nil {

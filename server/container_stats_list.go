@@ -4,8 +4,6 @@ import (
 	"context"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/berth-dev/berth/oci"
 )
 
 // ListContainerStats reports the stats of the containers that match the
@@ -20,7 +18,7 @@ func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListCon
 		if !containerMatches(&rec, cfg, filter) {
 			continue
 		}
-		out = append(out, criContainerStats(&rec, cfg, oci.CgroupStats(rec.CgroupsPath)))
+		out = append(out, criContainerStats(&rec, cfg, s.containers.CgroupStats(&rec)))
 	}
 	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
 }

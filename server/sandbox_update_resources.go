@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/sirupsen/logrus"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/berth-dev/berth/oci"
@@ -14,7 +15,7 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	if req.GetResources() == nil {
 		return nil, invalid("resources are required")
 	}
-	res, err := oci.LinuxResources(req.GetResources())
+	res, err := oci.LinuxResources(req.GetResources(), s.cgroups, logrus.WithField("sandbox", req.GetPodSandboxId()))
 	if err != nil {
 		return nil, err
 	}

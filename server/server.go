@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
@@ -35,6 +36,7 @@ type Server struct {
 
 	db         *store.Store
 	cni        *cni.Manager
+	cgroups    *cgroups.Host
 	images     *image.Store
 	puller     *image.Puller
 	sandboxes  *sandbox.Manager
@@ -43,9 +45,10 @@ type Server struct {
 	grpc       *grpc.Server
 }
 
-// New builds the server for a validated configuration: it opens the
-// metadata store under the root and loads what a previous run left.
-func New(cfg *config.Config) (*Server, error) {
+// New builds the server for a validated configuration and the host's
+// cgroup facts (probed once, at start-up): it opens the metadata store
+// under the root and loads what a previous run left.
+func New(cfg *config.Config, host *cgroups.Host) (*Server, error) {
 	db, err := store.Open(filepath.Join(cfg.Root, "berth.db"))
 	if err != nil {
 		return nil, err
@@ -63,6 +66,7 @@ func New(cfg *config.Config) (*Server, error) {
 		Pause:        cfg.Pause,
 		ShmSize:      cfg.Pod.ShmSize,
 		Runtimes:     runtimes,
+		Cgroups:      host,
 	}, db, net)
 	if err != nil {
 		db.Close()
@@ -81,6 +85,7 @@ func New(cfg *config.Config) (*Server, error) {
 			SocketDir:  filepath.Join(cfg.RunRoot, "attach"),
 			LogLevel:   cfg.LogLevel,
 		},
+		Cgroups: host,
 	}, db, images)
 	if err != nil {
 		db.Close()
@@ -92,6 +97,7 @@ func New(cfg *config.Config) (*Server, error) {
 		cfg:        cfg,
 		db:         db,
 		cni:        net,
+		cgroups:    host,
 		images:     images,
 		puller:     image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
 		sandboxes:  sandboxes,

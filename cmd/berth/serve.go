@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/version"
 	"github.com/berth-dev/berth/server"
@@ -48,7 +49,19 @@ func serve(c *cli.Context) error {
 		l.Close()
 		return fmt.Errorf("become child subreaper: %w", err)
 	}
-	srv, err := server.New(cfg)
+	// What the host's cgroups offer is read once and handed down: limits of
+	// a controller the host lacks are left out of specs, not failed on.
+	host, err := cgroups.Probe()
+	if err != nil {
+		l.Close()
+		return fmt.Errorf("probe cgroups: %w", err)
+	}
+	logrus.WithFields(logrus.Fields{
+		"mode":            host.Mode().String(),
+		"controllers":     host.Controllers(),
+		"swap_accounting": host.SwapAccounting(),
+	}).Info("cgroup hierarchy")
+	srv, err := server.New(cfg, host)
 	if err != nil {
 		l.Close()
 		return err
