@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +18,37 @@ const linkLen = 16
 
 func (s *Store) linksDir() string { return filepath.Join(s.dir, "l") }
 
+// emptyDir is the i-th empty directory of the store, a filler lower dir of
+// a read-only overlay (see MountReadOnly). Nothing ever writes to them.
+func (s *Store) emptyDir(i int) string { return filepath.Join(s.dir, "empty", strconv.Itoa(i)) }
+
+// lowerDirs are the overlay lower dirs of img's layers, top layer first as
+// overlay wants them (the image lists the lowest first), as short links.
+func (s *Store) lowerDirs(img *Image) ([]string, error) {
+	if err := os.MkdirAll(s.linksDir(), 0o700); err != nil {
+		return nil, err
+	}
+	lowers := make([]string, 0, len(img.Layers))
+	for i := len(img.Layers) - 1; i >= 0; i-- {
+		hex := strings.TrimPrefix(img.Layers[i], "sha256:")
+		link := filepath.Join(s.linksDir(), hex[:min(linkLen, len(hex))])
+		if err := os.Symlink(filepath.Join("..", "layers", hex), link); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("layer link: %w", err)
+		}
+		lowers = append(lowers, link)
+	}
+	return lowers, nil
+}
+
+// mountOverlay mounts an overlay at target, refusing options that do not fit
+// in the page the kernel reads them from.
+func mountOverlay(img *Image, target string, flags uintptr, opts string) error {
+	if len(opts) >= os.Getpagesize() {
+		return fmt.Errorf("image has too many layers (%d) for one overlay mount", len(img.Layers))
+	}
+	return unix.Mount("overlay", target, "overlay", flags, opts)
+}
+
 // MountRootfs mounts a container's root filesystem at target: an overlay of
 // the image's layers under a writable upper dir, which (with its work dir)
 // lives in dir.
@@ -27,18 +59,9 @@ func (s *Store) MountRootfs(img *Image, dir, target string) error {
 			return err
 		}
 	}
-	if err := os.MkdirAll(s.linksDir(), 0o700); err != nil {
+	lowers, err := s.lowerDirs(img)
+	if err != nil {
 		return err
-	}
-	lowers := make([]string, 0, len(img.Layers))
-	// overlay wants the top layer first; the image lists the lowest first.
-	for i := len(img.Layers) - 1; i >= 0; i-- {
-		hex := strings.TrimPrefix(img.Layers[i], "sha256:")
-		link := filepath.Join(s.linksDir(), hex[:min(linkLen, len(hex))])
-		if err := os.Symlink(filepath.Join("..", "layers", hex), link); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("layer link: %w", err)
-		}
-		lowers = append(lowers, link)
 	}
 	if len(lowers) == 0 {
 		// An image with no layers still needs a lower dir for overlay.
@@ -49,11 +72,37 @@ func (s *Store) MountRootfs(img *Image, dir, target string) error {
 		lowers = append(lowers, empty)
 	}
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lowers, ":"), upper, work)
-	if len(opts) >= os.Getpagesize() {
-		return fmt.Errorf("image has too many layers (%d) for one overlay mount", len(img.Layers))
-	}
-	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+	if err := mountOverlay(img, target, 0, opts); err != nil {
 		return fmt.Errorf("mount container rootfs: %w", err)
+	}
+	return nil
+}
+
+// MountReadOnly mounts img's layers at target (created if missing) as a
+// read-only overlay: lower dirs only, no upper dir, so nothing written
+// through the mount can reach the shared layers. It serves image volumes.
+// Device nodes in the image do not work there (nodev).
+func (s *Store) MountReadOnly(img *Image, target string) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	lowers, err := s.lowerDirs(img)
+	if err != nil {
+		return err
+	}
+	// Without an upper dir overlay wants at least two lower dirs (EINVAL
+	// otherwise): an image of one layer (or none) gets empty dirs below it,
+	// which change nothing of what the mount shows. They must be distinct:
+	// overlay refuses a layer given twice.
+	for i := 0; len(lowers) < 2; i++ {
+		if err := os.MkdirAll(s.emptyDir(i), 0o755); err != nil {
+			return err
+		}
+		lowers = append(lowers, s.emptyDir(i))
+	}
+	opts := "lowerdir=" + strings.Join(lowers, ":")
+	if err := mountOverlay(img, target, unix.MS_RDONLY|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount image %s read-only: %w", img.ID, err)
 	}
 	return nil
 }
@@ -61,9 +110,27 @@ func (s *Store) MountRootfs(img *Image, dir, target string) error {
 // UnmountRootfs unmounts a container's root filesystem; one not mounted is
 // fine.
 func UnmountRootfs(target string) error {
+	if err := unmount(target); err != nil {
+		return fmt.Errorf("unmount container rootfs %s: %w", target, err)
+	}
+	return nil
+}
+
+// UnmountReadOnly unmounts what MountReadOnly mounted; one not mounted is
+// fine.
+func UnmountReadOnly(target string) error {
+	if err := unmount(target); err != nil {
+		return fmt.Errorf("unmount image at %s: %w", target, err)
+	}
+	return nil
+}
+
+// unmount detaches the mount at target. EINVAL (not a mount point) and
+// ENOENT (no such path) mean there is nothing to undo.
+func unmount(target string) error {
 	err := unix.Unmount(target, unix.MNT_DETACH)
 	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount container rootfs %s: %w", target, err)
+		return err
 	}
 	return nil
 }

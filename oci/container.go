@@ -54,10 +54,13 @@ type Record struct {
 	Pid        int    `json:"pid"`         // init process
 	PidStart   uint64 `json:"pid_start"`   // its start time, against pid reuse
 	ConmonPid  int    `json:"conmon_pid"`  //
-	StopSignal string `json:"stop_signal"` // from the image; "" = SIGTERM
+	StopSignal string `json:"stop_signal"` // the CRI config's, else the image's; "" = SIGTERM
 	// CgroupsPath is the container's cgroup (cgroupfs path or systemd form).
 	CgroupsPath string `json:"cgroups_path,omitempty"`
 	User        User   `json:"user"`
+	// ImageVolumes are the images mounted into the container; like its own
+	// image, they are in use while it exists.
+	ImageVolumes []ImageVolume `json:"image_volumes,omitempty"`
 	// Resources are the ones in force (after UpdateContainerResources), as
 	// protobuf JSON.
 	Resources []byte `json:"resources,omitempty"`

@@ -35,9 +35,25 @@ func (m *Manager) Create(ctx context.Context, pod Pod, cfg *runtimeapi.Container
 	if cfg.GetImage().GetImage() == "" {
 		return "", invalidf("container image is required")
 	}
+	// Whatever can be refused is refused before anything is made.
+	if err := checkMountsAndDevices(cfg); err != nil {
+		return "", err
+	}
 	img, err := m.images.Get(cfg.GetImage().GetImage())
 	if err != nil {
 		return "", fmt.Errorf("image %q: %w", cfg.GetImage().GetImage(), err)
+	}
+	var imgCfg v1.ConfigFile
+	if err := json.Unmarshal(img.Config, &imgCfg); err != nil {
+		return "", fmt.Errorf("image %s config: %w", img.ID, err)
+	}
+	stopSignal, err := containerStopSignal(cfg.GetStopSignal(), imgCfg.Config.StopSignal)
+	if err != nil {
+		return "", err
+	}
+	imgMounts, err := m.findImageMounts(cfg.GetMounts())
+	if err != nil {
+		return "", err
 	}
 	if _, err := m.runtime(pod.Handler); err != nil {
 		return "", err
@@ -45,16 +61,21 @@ func (m *Manager) Create(ctx context.Context, pod Pod, cfg *runtimeapi.Container
 	id := newID()
 	name := FullName(cfg, pod)
 	return m.names.Create(ctx, name, id, func(ctx context.Context) error {
-		return m.create(ctx, id, name, pod, cfg, img)
+		return m.create(ctx, id, name, pod, cfg, createImages{img: img, cfg: imgCfg.Config, stopSignal: stopSignal, mounts: imgMounts})
 	})
 }
 
-func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *runtimeapi.ContainerConfig, img *image.Image) (err error) {
+// createImages is what Create found of a container's images.
+type createImages struct {
+	img        *image.Image
+	cfg        v1.Config
+	stopSignal string
+	mounts     []imageMount // image volumes
+}
+
+func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *runtimeapi.ContainerConfig, images createImages) (err error) {
 	log := logrus.WithFields(logrus.Fields{"container": id, "sandbox": pod.ID})
-	var imgCfg v1.ConfigFile
-	if err := json.Unmarshal(img.Config, &imgCfg); err != nil {
-		return fmt.Errorf("image %s config: %w", img.ID, err)
-	}
+	img := images.img
 	target := ""
 	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
 		target = ns.GetTargetId()
@@ -80,7 +101,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 		State:      Created,
 		Bundle:     filepath.Join(m.bundlesDir(), id),
 		Dir:        filepath.Join(m.dirsDir(), id),
-		StopSignal: imgCfg.Config.StopSignal,
+		StopSignal: images.stopSignal,
 	}
 	if res := cfg.GetLinux().GetResources(); res != nil {
 		rec.Resources, _ = protojson.Marshal(res)
@@ -125,8 +146,17 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 	if err := mkdirInRootfs(rootfs, cfg.GetWorkingDir()); err != nil {
 		return err
 	}
+	if rec.ImageVolumes, err = m.mountImageVolumes(rec.Bundle, images.mounts, &u); err != nil {
+		return err
+	}
+	for _, v := range rec.ImageVolumes {
+		log.WithFields(logrus.Fields{"image": v.ImageID, "path": v.ContainerPath, "source": v.Source}).Debug("image volume mounted")
+	}
 
-	spec, err := BuildSpec(SpecInput{ID: id, Config: cfg, Pod: pod, Image: imgCfg.Config, Rootfs: rootfs, CgroupsPath: cgroups, Cgroups: m.opts.Cgroups, TargetPID: targetPID})
+	spec, err := BuildSpec(SpecInput{
+		ID: id, Config: cfg, Pod: pod, Image: images.cfg, Rootfs: rootfs, CgroupsPath: cgroups,
+		Cgroups: m.opts.Cgroups, ImageMounts: imageMountSources(rec.ImageVolumes), TargetPID: targetPID,
+	})
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/proc"
@@ -126,11 +123,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 // ErrFailedPrecondition marks an operation the container's state forbids.
 var ErrFailedPrecondition = errors.New("failed precondition")
 
-// Stop sends the stop signal (the image's, else SIGTERM), waits up to
-// timeout, then SIGKILL. Stopping a stopped container is fine, and Stop
-// always ends: a container whose process or monitor is already gone is
-// marked exited. An unknown container is not an error (kubelet may stop
-// one that is already removed).
+// Stop sends the stop signal (the CRI config's, else the image's, else
+// SIGTERM), waits up to timeout, then SIGKILL. Stopping a stopped container
+// is fine, and Stop always ends: a container whose process or monitor is
+// already gone is marked exited. An unknown container is not an error
+// (kubelet may stop one that is already removed).
 func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
 	if errors.Is(err, ErrNotFound) {
@@ -196,25 +193,6 @@ func (m *Manager) stop(ctx context.Context, c *Container, timeout time.Duration)
 	return m.save(rec)
 }
 
-// stopSignal parses the image's stop signal ("SIGQUIT", "3"); SIGTERM
-// when unset or unknown.
-func stopSignal(s string) syscall.Signal {
-	if s == "" {
-		return syscall.SIGTERM
-	}
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n)
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig
-	}
-	return syscall.SIGTERM
-}
-
 // Remove kills the container if it runs and deletes every trace of it. An
 // unknown container is not an error.
 func (m *Manager) Remove(ctx context.Context, id string) error {
@@ -242,7 +220,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 }
 
 // destroy removes a stopped container from the runtime and deletes its
-// rootfs mount, dirs, exit file and record.
+// rootfs and image volume mounts, dirs, exit file and record.
 func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 	if rt, err := m.runtime(rec.Handler); err == nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
@@ -253,6 +231,9 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 		}
 	}
 	if err := image.UnmountRootfs(filepath.Join(rec.Bundle, "rootfs")); err != nil {
+		return err
+	}
+	if err := unmountImageVolumes(rec.Bundle); err != nil {
 		return err
 	}
 	if err := m.removeDirs(rec); err != nil {

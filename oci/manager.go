@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 
@@ -139,12 +140,14 @@ func (m *Manager) List() []Record {
 	return out
 }
 
-// InUse says whether any container was created from the image.
+// InUse says whether any container was created from the image or mounts
+// it as an image volume.
 func (m *Manager) InUse(imageID string) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, c := range m.containers {
-		if c.Snapshot().ImageID == imageID {
+		rec := c.Snapshot()
+		if rec.ImageID == imageID || slices.ContainsFunc(rec.ImageVolumes, func(v ImageVolume) bool { return v.ImageID == imageID }) {
 			return true
 		}
 	}

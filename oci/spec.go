@@ -75,6 +75,9 @@ type SpecInput struct {
 	// Cgroups is what the host's cgroups offer: resources it cannot set are
 	// left out of the spec.
 	Cgroups *cgroups.Host
+	// ImageMounts is the host path to bind for each image volume (the
+	// image's read-only mount, or its sub path), by clean container path.
+	ImageMounts map[string]string
 	// TargetPID is the init pid of the container whose PID namespace a
 	// TARGET-mode container joins.
 	TargetPID int
@@ -156,15 +159,7 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 			return nil, err
 		}
 	} else {
-		// kubelet sends its lists; without them (crictl), the same defaults.
-		g.Config.Linux.MaskedPaths = DefaultMaskedPaths
-		if mp := sc.GetMaskedPaths(); mp != nil {
-			g.Config.Linux.MaskedPaths = mp
-		}
-		g.Config.Linux.ReadonlyPaths = DefaultReadonlyPaths
-		if rp := sc.GetReadonlyPaths(); rp != nil {
-			g.Config.Linux.ReadonlyPaths = rp
-		}
+		g.Config.Linux.MaskedPaths, g.Config.Linux.ReadonlyPaths = procPaths(sc, in.Pod.UserNS)
 	}
 
 	if err := setNamespaces(&g, in); err != nil {
@@ -184,6 +179,31 @@ func BuildSpec(in SpecInput) (*rspec.Spec, error) {
 	g.AddAnnotation("io.kubernetes.cri.container-type", "container")
 	g.AddAnnotation("io.kubernetes.cri.sandbox-id", in.Pod.ID)
 	return g.Config, nil
+}
+
+// procPaths are the paths a container's /proc (and /sys) masks and makes
+// read-only.
+//
+// kubelet always sends both lists: its defaults for procMount Default, empty
+// lists for Unmasked. Protobuf cannot tell an empty repeated field from an
+// unset one (both decode to nil), so an Unmasked request looks like one
+// from a client that never set them. containerd (since its issue 5029) and
+// CRI-O take nil as "mask nothing", trusting kubelet to send the defaults.
+// berth does the same wherever kubelet can ask for Unmasked: the API server
+// allows it only with hostUsers: false, so in a pod with a user namespace
+// nil masks nothing. Outside one, kubelet always sends non-empty lists, and
+// nil comes from another client (crictl, critest) that did not set them: it
+// gets kubelet's defaults rather than an open /proc in a container whose
+// root is the host's root.
+func procPaths(sc *runtimeapi.LinuxContainerSecurityContext, userNS bool) (masked, readonly []string) {
+	masked, readonly = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
+	if !userNS && masked == nil {
+		masked = slices.Clone(DefaultMaskedPaths)
+	}
+	if !userNS && readonly == nil {
+		readonly = slices.Clone(DefaultReadonlyPaths)
+	}
+	return masked, readonly
 }
 
 // processArgs applies kubelet's rules: the CRI command replaces the image's

@@ -13,13 +13,14 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	crierrors "k8s.io/cri-api/pkg/errors"
 )
 
 // setMounts lays out the container's mounts: the runtime's defaults, the
 // pod's /dev/shm and files, then the CRI mounts, which win over any default
 // at the same path.
 func setMounts(g *generate.Generator, in SpecInput, privileged bool) error {
-	cri, err := criMounts(g, in.Config.GetMounts())
+	cri, err := criMounts(g, in.Config.GetMounts(), in.ImageMounts)
 	if err != nil {
 		return err
 	}
@@ -96,21 +97,28 @@ func bindMount(src, dst string, ro bool, extra ...string) rspec.Mount {
 }
 
 // criMounts checks and translates the CRI mounts, parents before children,
-// and sets the rootfs propagation their propagation needs.
-func criMounts(g *generate.Generator, in []*runtimeapi.Mount) ([]rspec.Mount, error) {
+// and sets the rootfs propagation their propagation needs. images holds the
+// host path to bind for each image mount, by clean container path.
+func criMounts(g *generate.Generator, in []*runtimeapi.Mount, images map[string]string) ([]rspec.Mount, error) {
 	var out []rspec.Mount
 	for _, m := range in {
-		dst := m.GetContainerPath()
-		if !filepath.IsAbs(dst) {
-			return nil, invalidf("mount container path %q must be absolute", dst)
+		if err := checkMount(m); err != nil {
+			return nil, err
 		}
-		if m.GetRecursiveReadOnly() {
-			if !m.GetReadonly() {
-				return nil, invalidf("mount %q: recursive read-only needs read-only too", dst)
+		dst := m.GetContainerPath()
+		if isImageMount(m) {
+			src, ok := images[filepath.Clean(dst)]
+			if !ok {
+				return nil, fmt.Errorf("image volume at %s is not mounted", dst)
 			}
-			if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
-				return nil, invalidf("mount %q: recursive read-only needs private propagation, got %s", dst, m.GetPropagation())
-			}
+			// Read-only whatever the request says: an image volume is
+			// read-only by definition. No propagation: the image is
+			// immutable and holds no mounts. No ID mappings either:
+			// overlayfs refuses idmapped mounts (EINVAL), so in a
+			// user-namespaced pod the image's files show as the overflow
+			// IDs and stay readable as their modes allow.
+			out = append(out, bindMount(src, dst, true, "nodev"))
+			continue
 		}
 		src, err := filepath.EvalSymlinks(m.GetHostPath())
 		if err != nil {
@@ -152,6 +160,89 @@ func criMounts(g *generate.Generator, in []*runtimeapi.Mount) ([]rspec.Mount, er
 		out = append(out, mnt)
 	}
 	return out, nil
+}
+
+// isImageMount says whether a CRI mount is an image volume.
+func isImageMount(m *runtimeapi.Mount) bool { return m.GetImage().GetImage() != "" }
+
+// imageVolumeErr marks an image volume's failure with the prefix kubelet
+// looks for in CreateContainer errors to count image volume mount failures.
+func imageVolumeErr(err error) error {
+	return fmt.Errorf("%w: %w", crierrors.ErrImageVolumeMountFailed, err)
+}
+
+// checkMount rejects a CRI mount berth cannot make sense of, before anything
+// is created for it: every mount needs an absolute container path and
+// either an absolute host path or an image, never both.
+func checkMount(m *runtimeapi.Mount) error {
+	dst, host := m.GetContainerPath(), m.GetHostPath()
+	switch {
+	case dst == "":
+		return invalidf("a mount has an empty container path (host path %q, image %q)", host, m.GetImage().GetImage())
+	case !filepath.IsAbs(dst):
+		return invalidf("mount container path %q must be absolute", dst)
+	}
+	if m.GetRecursiveReadOnly() {
+		if !m.GetReadonly() {
+			return invalidf("mount %q: recursive read-only needs read-only too", dst)
+		}
+		if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+			return invalidf("mount %q: recursive read-only needs private propagation, got %s", dst, m.GetPropagation())
+		}
+	}
+	if isImageMount(m) {
+		ref, sub := m.GetImage().GetImage(), m.GetImageSubPath()
+		switch {
+		case host != "":
+			return imageVolumeErr(invalidf("mount %q has both a host path (%q) and an image (%q); give one", dst, host, ref))
+		case filepath.IsAbs(sub):
+			return imageVolumeErr(invalidf("mount %q: image sub path %q must be relative to the image's root", dst, sub))
+		case slices.Contains(strings.Split(sub, "/"), ".."):
+			return imageVolumeErr(invalidf("mount %q: image sub path %q must not contain \"..\"", dst, sub))
+		}
+		return nil
+	}
+	switch {
+	case m.GetImageSubPath() != "":
+		return invalidf("mount %q: image sub path %q given without an image", dst, m.GetImageSubPath())
+	case host == "":
+		return invalidf("mount %q has neither a host path nor an image", dst)
+	case !filepath.IsAbs(host):
+		return invalidf("mount %q: host path %q must be absolute", dst, host)
+	}
+	return nil
+}
+
+// checkDevice rejects a CRI device without absolute host and container
+// paths (a relative one would resolve against berth's own directory).
+func checkDevice(d *runtimeapi.Device) error {
+	host, dst := d.GetHostPath(), d.GetContainerPath()
+	switch {
+	case host == "":
+		return invalidf("a device has an empty host path (container path %q)", dst)
+	case !filepath.IsAbs(host):
+		return invalidf("device host path %q must be absolute", host)
+	case dst == "":
+		return invalidf("device %q has an empty container path", host)
+	case !filepath.IsAbs(dst):
+		return invalidf("device %q: container path %q must be absolute", host, dst)
+	}
+	return nil
+}
+
+// checkMountsAndDevices checks every mount and device of a config.
+func checkMountsAndDevices(cfg *runtimeapi.ContainerConfig) error {
+	for _, m := range cfg.GetMounts() {
+		if err := checkMount(m); err != nil {
+			return err
+		}
+	}
+	for _, d := range cfg.GetDevices() {
+		if err := checkDevice(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ensurePropagation makes the host mount holding path shared (needed for
@@ -208,6 +299,9 @@ func deviceAt(hostPath, containerPath, perms string) (rspec.LinuxDevice, bool) {
 // with their cgroup permissions.
 func setDevices(g *generate.Generator, devices []*runtimeapi.Device) error {
 	for _, d := range devices {
+		if err := checkDevice(d); err != nil {
+			return err
+		}
 		perms := d.GetPermissions()
 		if perms == "" {
 			perms = "rwm"

@@ -1,14 +1,17 @@
 package oci
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	crierrors "k8s.io/cri-api/pkg/errors"
 )
 
 // hostDir is a new host directory, its symlinks resolved as the spec has it.
@@ -306,10 +309,34 @@ func TestBuildSpecMountsInvalid(t *testing.T) {
 			in.Config.Devices = []*runtimeapi.Device{{HostPath: hostPath(t), ContainerPath: "/dev/x", Permissions: perms}}
 		}
 	}
+	// asIs adds a mount without filling in its host path.
+	asIs := func(m *runtimeapi.Mount) func(t *testing.T, in *SpecInput) {
+		return func(t *testing.T, in *SpecInput) { addMount(in, m) }
+	}
+	img := &runtimeapi.ImageSpec{Image: "sha256:abc"}
+	devicePaths := func(host, ctr string) func(t *testing.T, in *SpecInput) {
+		return func(t *testing.T, in *SpecInput) {
+			in.Config.Devices = []*runtimeapi.Device{{HostPath: host, ContainerPath: ctr}}
+		}
+	}
 	devNull := func(*testing.T) string { return "/dev/null" }
 	testInvalid(t, []invalidCase{
 		{"missing host path", mount(&runtimeapi.Mount{ContainerPath: "/data", HostPath: "/nonexistent/berth-test"})},
 		{"relative container path", mount(&runtimeapi.Mount{ContainerPath: "data"})},
+		{"empty container path", mount(&runtimeapi.Mount{})},
+		{"empty host path and no image", asIs(&runtimeapi.Mount{ContainerPath: "/data"})},
+		{"empty image and no host path", asIs(&runtimeapi.Mount{ContainerPath: "/data", Image: &runtimeapi.ImageSpec{}})},
+		{"relative host path", asIs(&runtimeapi.Mount{ContainerPath: "/data", HostPath: "tmp"})},
+		{"dot host path", asIs(&runtimeapi.Mount{ContainerPath: "/data", HostPath: "."})},
+		{"host path and image", asIs(&runtimeapi.Mount{ContainerPath: "/data", HostPath: "/tmp", Image: img})},
+		{"image sub path without an image", asIs(&runtimeapi.Mount{ContainerPath: "/data", HostPath: "/tmp", ImageSubPath: "etc"})},
+		{"absolute image sub path", asIs(&runtimeapi.Mount{ContainerPath: "/data", Image: img, ImageSubPath: "/etc"})},
+		{"image sub path leaving the image", asIs(&runtimeapi.Mount{ContainerPath: "/data", Image: img, ImageSubPath: "etc/../../x"})},
+		{"image relative container path", asIs(&runtimeapi.Mount{ContainerPath: "data", Image: img})},
+		{"device with an empty host path", devicePaths("", "/dev/x")},
+		{"device with a relative host path", devicePaths("dev/null", "/dev/x")},
+		{"device with an empty container path", devicePaths("/dev/null", "")},
+		{"device with a relative container path", devicePaths("/dev/null", "dev/x")},
 		{"recursive read-only without read-only", mount(&runtimeapi.Mount{ContainerPath: "/data", RecursiveReadOnly: true})},
 		{"recursive read-only host to container", mount(&runtimeapi.Mount{ContainerPath: "/data", Readonly: true, RecursiveReadOnly: true,
 			Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER})},
@@ -370,5 +397,69 @@ func TestBuildSpecUserNamespacePod(t *testing.T) {
 	want := []rspec.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 65536}}
 	if !ok || !slices.Equal(data.UIDMappings, want) || !slices.Equal(data.GIDMappings, want) {
 		t.Errorf("/data = %+v; want an idmapped mount with %+v", data, want)
+	}
+}
+
+func TestBuildSpecImageMounts(t *testing.T) {
+	vol := hostDir(t) // stands for the image mounted read-only
+	idmap := []*runtimeapi.IDMapping{{ContainerId: 0, HostId: 1000, Length: 65536}}
+	tests := []struct {
+		name  string
+		mount *runtimeapi.Mount
+		pod   func(*Pod)
+	}{
+		{"image", &runtimeapi.Mount{ContainerPath: "/vol"}, nil},
+		{"asked read-write", &runtimeapi.Mount{ContainerPath: "/vol", Readonly: false}, nil},
+		{"asked bidirectional", &runtimeapi.Mount{ContainerPath: "/vol", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}, nil},
+		{"unclean container path", &runtimeapi.Mount{ContainerPath: "/vol/"}, nil},
+		// overlayfs refuses idmapped mounts: runc would fail the create.
+		{"user namespace", &runtimeapi.Mount{ContainerPath: "/vol", UidMappings: idmap, GidMappings: idmap}, func(p *Pod) { p.UserNS = true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSpec(t, func(in *SpecInput) {
+				if tt.pod != nil {
+					tt.pod(&in.Pod)
+				}
+				tt.mount.Image = &runtimeapi.ImageSpec{Image: "sha256:abc"}
+				addMount(in, tt.mount)
+				in.ImageMounts = map[string]string{"/vol": vol}
+			})
+			m, ok := findMount(s, tt.mount.ContainerPath)
+			want := []string{"rbind", "rprivate", "nodev", "ro"}
+			if !ok || m.Type != "bind" || m.Source != vol || !slices.Equal(m.Options, want) || m.UIDMappings != nil || m.GIDMappings != nil {
+				t.Errorf("mount = %+v (present %v); want a bind of %s with %q and no ID mappings", m, ok, vol, want)
+			}
+			if s.Linux.RootfsPropagation != "" {
+				t.Errorf("rootfs propagation %q, want none", s.Linux.RootfsPropagation)
+			}
+		})
+	}
+}
+
+// An image mount BuildSpec has no mounted image for is berth's own bug, not
+// the request's: it must not bind whatever its empty host path resolves to.
+func TestBuildSpecImageMountNotMounted(t *testing.T) {
+	in := testInput(t)
+	addMount(&in, &runtimeapi.Mount{ContainerPath: "/vol", Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}})
+	s, err := BuildSpec(in)
+	if err == nil || errors.Is(err, ErrInvalid) {
+		t.Fatalf("BuildSpec = %v, %v; want an internal error", s != nil, err)
+	}
+}
+
+// Errors about an image volume carry the prefix kubelet counts image volume
+// mount failures by.
+func TestCheckMountImageVolumeErrors(t *testing.T) {
+	img := &runtimeapi.ImageSpec{Image: "sha256:abc"}
+	for _, m := range []*runtimeapi.Mount{
+		{ContainerPath: "/data", HostPath: "/tmp", Image: img},
+		{ContainerPath: "/data", Image: img, ImageSubPath: "/etc"},
+		{ContainerPath: "/data", Image: img, ImageSubPath: ".."},
+	} {
+		err := checkMount(m)
+		if !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), crierrors.ErrImageVolumeMountFailed.Error()+": ") {
+			t.Errorf("checkMount(%v) = %v; want an invalid config error starting with %q", m, err, crierrors.ErrImageVolumeMountFailed)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/berth-dev/berth/internal/cgroups"
@@ -608,5 +609,43 @@ func TestBuildSpecAddAllDropOne(t *testing.T) {
 	})
 	if slices.Contains(s.Process.Capabilities.Bounding, "CAP_CHOWN") || !slices.Contains(s.Process.Capabilities.Bounding, "CAP_KILL") {
 		t.Fatalf("add ALL, drop CHOWN gave %q", s.Process.Capabilities.Bounding)
+	}
+}
+
+// procMount: kubelet sends its default lists for Default and empty ones
+// (nil once decoded) for Unmasked, which the API server allows only in a
+// pod with a user namespace.
+func TestBuildSpecProcMount(t *testing.T) {
+	kubeletMasked := append(slices.Clone(DefaultMaskedPaths), "/sys/devices/system/cpu/cpu0/thermal_throttle")
+	tests := []struct {
+		name                   string
+		userNS                 bool
+		masked, readonly       []string
+		wantMasked, wantRdonly []string
+	}{
+		{"kubelet Default", false, kubeletMasked, DefaultReadonlyPaths, kubeletMasked, DefaultReadonlyPaths},
+		{"kubelet Default in a user namespace", true, kubeletMasked, DefaultReadonlyPaths, kubeletMasked, DefaultReadonlyPaths},
+		{"kubelet Unmasked", true, []string{}, []string{}, nil, nil},
+		{"no lists (crictl) in a user namespace", true, nil, nil, nil, nil},
+		{"no lists (crictl) with the host's users", false, nil, nil, DefaultMaskedPaths, DefaultReadonlyPaths},
+		{"masked paths only", false, []string{"/bin/ls"}, nil, []string{"/bin/ls"}, DefaultReadonlyPaths},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Through the wire, as kubelet's request reaches berth.
+			sc, err := proto.Marshal(&runtimeapi.LinuxContainerSecurityContext{MaskedPaths: tt.masked, ReadonlyPaths: tt.readonly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := buildSpec(t, func(in *SpecInput) {
+				in.Pod.UserNS = tt.userNS
+				if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(sc, securityContext(in)); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if !slices.Equal(s.Linux.MaskedPaths, tt.wantMasked) || !slices.Equal(s.Linux.ReadonlyPaths, tt.wantRdonly) {
+				t.Errorf("masked %q, read-only %q; want %q, %q", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths, tt.wantMasked, tt.wantRdonly)
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	crierrors "k8s.io/cri-api/pkg/errors"
 
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/oci"
@@ -34,12 +36,15 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("pull: %w", image.ErrBlocked), codes.PermissionDenied},
 		{fmt.Errorf("x: %w", context.Canceled), codes.Canceled},
 		{fmt.Errorf("runc create: something else"), codes.Unknown},
+		// Image volumes: the image's code, kubelet's prefix first.
+		{fmt.Errorf("%w: image volume at \"/vol\": %w", crierrors.ErrImageVolumeMountFailed, image.ErrNotFound), codes.NotFound},
+		{fmt.Errorf("%w: %w", crierrors.ErrImageVolumeMountFailed, oci.ErrInvalid), codes.InvalidArgument},
 	}
 	for _, tt := range tests {
 		err := toStatus(tt.err)
 		wantCode(t, err, tt.code)
-		if got := err.Error(); len(got) < len(tt.err.Error()) {
-			t.Errorf("toStatus(%v) lost the message: %q", tt.err, got)
+		if got := status.Convert(err).Message(); got != tt.err.Error() {
+			t.Errorf("toStatus(%v) changed the message: %q", tt.err, got)
 		}
 	}
 	if toStatus(nil) != nil {
