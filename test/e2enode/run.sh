@@ -52,9 +52,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_for PID CMD...: retries CMD for up to 2 minutes while PID lives.
 wait_for() {
+	local pid=$1
+	shift
 	for _ in $(seq 1 1200); do
 		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -63,7 +67,7 @@ wait_for() {
 # 1. The registry, serving critest's images and the suite's.
 "$bin/testregistry" --addr 127.0.0.1:0 --agnhost "$k8s_bin/agnhost" >"$work/registry.out" 2>"$work/registry.log" &
 registry_pid=$!
-wait_for grep -q '^ready ' "$work/registry.out" || { cat "$work/registry.log" >&2; echo "run.sh: registry did not start" >&2; exit 1; }
+wait_for "$registry_pid" grep -q '^ready ' "$work/registry.out" || { cat "$work/registry.log" >&2; echo "run.sh: registry did not start" >&2; exit 1; }
 addr=$(awk '/^ready /{print $2; exit}' "$work/registry.out")
 
 # 2. berth: default config, the mirror drop-in, private socket and state.
@@ -72,22 +76,34 @@ for host in registry.k8s.io k8s.gcr.io gcr.io public.ecr.aws; do
 	echo "[registries.\"$host\"]"
 	echo "mirrors = [\"$addr/$host\"]"
 done >"$work/berth.toml.d/50-test-registry.toml"
-"$bin/berth" --config "$work/none.toml" --config-dir "$work/berth.toml.d" \
+# An empty config file: every key at its default.
+: >"$work/berth.toml"
+"$bin/berth" --config "$work/berth.toml" --config-dir "$work/berth.toml.d" \
 	--root "$work/root" --runroot "$work/run" --listen "$work/berth.sock" \
 	--log-level "${BERTH_LOG_LEVEL:-info}" >"$work/berth.log" 2>&1 &
 berth_pid=$!
 echo "$berth_pid" >"$work/berth.pid"
-wait_for test -S "$work/berth.sock" || { cat "$work/berth.log" >&2; echo "run.sh: berth did not start" >&2; exit 1; }
+wait_for "$berth_pid" test -S "$work/berth.sock" || { cat "$work/berth.log" >&2; echo "run.sh: berth did not start" >&2; exit 1; }
 
 # 3. The suite. It starts kubelet through systemd-run when it finds one,
-# and systemd is not PID 1 here: give it a PATH whose /usr/bin lacks it.
-shadow=$work/path
-mkdir -p "$shadow"
-for f in /usr/bin/*; do
-	case "$(basename "$f")" in systemd-run | systemctl) continue ;; esac
-	ln -s "$f" "$shadow/"
+# and systemd is not PID 1 here: every PATH dir holding systemd-run (/usr/bin
+# and /bin, its merged-usr alias) is replaced by a shadow dir without it.
+suite_path=""
+n=0
+IFS=: read -ra path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+	if [ -e "$d/systemd-run" ]; then
+		n=$((n + 1))
+		shadow=$work/path$n
+		mkdir -p "$shadow"
+		for f in "$d"/*; do
+			case "$(basename "$f")" in systemd-run | systemctl) continue ;; esac
+			ln -s "$f" "$shadow/"
+		done
+		d=$shadow
+	fi
+	suite_path=${suite_path:+$suite_path:}$d
 done
-suite_path=$(echo "$PATH" | tr ':' '\n' | sed "s|^/usr/bin\$|$shadow|" | paste -sd:)
 skips=()
 if [ -n "$skip_file" ]; then
 	while IFS= read -r line; do
@@ -110,8 +126,8 @@ args=(
 	--container-runtime-process-name berth
 	--container-runtime-pid-file "$work/berth.pid"
 	--kubelet-config-file "$top/test/e2enode/kubelet-config.yaml"
-	--k8s-bin-dir "$k8s_bin"
 	--prepull-images=false
+	# kubelet is found next to e2e_node.test.
 	--report-dir "$work/report"
 	--ginkgo.no-color
 	--ginkgo.timeout 2h
