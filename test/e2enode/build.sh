@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh: builds kubelet, e2e_node.test and agnhost of Kubernetes $K8S_VERSION
+# build.sh: builds kubelet, e2e_node.test, agnhost and ginkgo of Kubernetes $K8S_VERSION
 # from the Go module proxy, offline from anything else, into a cache outside
 # the clone keyed by version. A warm cache makes this a no-op.
 #
@@ -25,7 +25,7 @@ unset GOFLAGS
 
 log() { echo "e2enode/build: $*" >&2; }
 
-have() { [ -x "$BIN/kubelet" ] && [ -x "$BIN/e2e_node.test" ] && [ -x "$BIN/agnhost" ] && [ -f "$BIN/.complete" ]; }
+have() { [ -x "$BIN/kubelet" ] && [ -x "$BIN/e2e_node.test" ] && [ -x "$BIN/agnhost" ] && [ -x "$BIN/ginkgo" ] && [ -f "$BIN/.complete" ]; }
 if have; then
 	echo "$BIN"
 	exit 0
@@ -97,6 +97,12 @@ if [ ! -x "$BIN/e2e_node.test" ]; then
 	log "building e2e_node.test (about 7 minutes more)"
 	go test -c -trimpath -ldflags "$ldflags" -o "$BIN/e2e_node.test.new" ./test/e2e_node
 	mv "$BIN/e2e_node.test.new" "$BIN/e2e_node.test"
+fi
+if [ ! -x "$BIN/ginkgo" ]; then
+	# The suite's own ginkgo version runs it on several processes.
+	log "building ginkgo"
+	go build -trimpath -o "$BIN/ginkgo.new" github.com/onsi/ginkgo/v2/ginkgo
+	mv "$BIN/ginkgo.new" "$BIN/ginkgo"
 fi
 touch "$BIN/.complete"
 log "ok: $BIN"

@@ -121,25 +121,32 @@ if [ -n "$subset_file" ]; then
 		focuses+=("$line")
 	done <"$subset_file"
 fi
-args=(
+# Ginkgo's flags, then the suite's after "--". Specs run on $E2E_PROCS
+# processes against the one kubelet, as upstream's node e2e job does for
+# specs that are not [Serial].
+ginkgo_args=(
+	--procs "${E2E_PROCS:-4}"
+	--no-color
+	--timeout 2h
+	--json-report "$work/report.json"
+)
+for f in "${focuses[@]}"; do ginkgo_args+=(--focus "$f"); done
+for s in "${skips[@]}"; do ginkgo_args+=(--skip "$s"); done
+# What needs other hardware, a disruption of the node or a feature gate
+# runs only when asked for by name.
+ginkgo_args+=(--skip '\[Serial\]|\[Slow\]|\[Disruptive\]|\[Flaky\]|\[Feature:[^]]*\]|\[Alpha\]|\[Beta\]')
+suite_args=(
 	--container-runtime-endpoint "unix://$work/berth.sock"
 	--container-runtime-process-name berth
 	--container-runtime-pid-file "$work/berth.pid"
 	--kubelet-config-file "$top/test/e2enode/kubelet-config.yaml"
 	--prepull-images=false
-	# kubelet is found next to e2e_node.test.
 	--report-dir "$work/report"
-	--ginkgo.no-color
-	--ginkgo.timeout 2h
-	--ginkgo.json-report "$work/report.json"
 )
-for f in "${focuses[@]}"; do args+=(--ginkgo.focus "$f"); done
-for s in "${skips[@]}"; do args+=(--ginkgo.skip "$s"); done
-# The suite's own defaults skip what needs other hardware or a cluster.
-args+=(--ginkgo.skip '\[Serial\]|\[Slow\]|\[Disruptive\]|\[Flaky\]|\[Feature:[^]]*\]|\[Alpha\]|\[Beta\]')
 mkdir -p "$work/report"
 status=0
-(cd "$work" && PATH=$suite_path "$k8s_bin/e2e_node.test" "${args[@]}") >"$work/e2e.log" 2>&1 || status=$?
+# kubelet is found next to e2e_node.test.
+(cd "$work" && PATH=$suite_path "$k8s_bin/ginkgo" "${ginkgo_args[@]}" "$k8s_bin/e2e_node.test" -- "${suite_args[@]}") >"$work/e2e.log" 2>&1 || status=$?
 grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' "$work/e2e.log" || true
 grep -E '^\s*\[FAIL\]' "$work/e2e.log" | sort -u || true
 if [ "$status" != 0 ]; then
