@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -13,7 +14,12 @@ import (
 // program built from the Kubernetes module (test/e2enode/build.sh). They
 // stand in for the upstream images, which are Alpine or Debian based: what
 // the specs use of them is the program they run and the files they hold.
-func NodeE2ECatalogue(busyboxRoot, agnhostPath string) ([]Image, error) {
+//
+// Their /bin/sh is Debian's bash from bashRoot ("" means DefaultBashRoot()):
+// the specs read variables such as "data-1" back with `sh -c env`, and
+// Debian's busybox 1.35 ash drops environment entries whose names are not
+// shell identifiers, where the upstream images' busybox 1.37 ash keeps them.
+func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostPath string) ([]Image, error) {
 	b, err := newBuilder(busyboxRoot)
 	if err != nil {
 		return nil, err
@@ -22,10 +28,17 @@ func NodeE2ECatalogue(busyboxRoot, agnhostPath string) ([]Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agnhost binary: %w", err)
 	}
+	if bashRoot == "" {
+		bashRoot = DefaultBashRoot()
+	}
+	sh, err := bashShell(b, bashRoot)
+	if err != nil {
+		return nil, err
+	}
 
 	b.add([]string{e2eImages + "busybox:1.37.0-2"},
 		"the suite's default container image (sh, sleep, cat, ls, id, ...)",
-		b.busybox(nil))
+		b.busybox(nil), sh)
 
 	// agnhost's image: Alpine with agnhost as entrypoint, a user and group
 	// defined in the image (the SupplementalGroupsPolicy specs), /uploads.
@@ -48,13 +61,13 @@ func NodeE2ECatalogue(busyboxRoot, agnhostPath string) ([]Image, error) {
 	}
 	b.add([]string{e2eImages + "agnhost:2.66.1", e2eImages + "agnhost:2.55"},
 		"agnhost: the suite's test program (pause, netexec, serve-hostname, liveness, entrypoint-tester, ...)",
-		agnhostConfig("pause"), agnhostLayer)
+		agnhostConfig("pause"), sh, agnhostLayer)
 	for _, name := range []string{"kitten", "nautilus"} {
 		file := name + ".jpg"
 		b.add([]string{e2eImages + name + ":1.8"},
 			"agnhost test-webserver with /"+file+": the image pull and update specs",
 			v1.Config{Env: []string{busyboxPath}, Entrypoint: []string{"/agnhost"}, Cmd: []string{"test-webserver"}},
-			agnhostLayer, b.layer("COPY "+file+" data.json", func(t tree) {
+			sh, agnhostLayer, b.layer("COPY "+file+" data.json", func(t tree) {
 				t.file(file, 0o644, []byte(name+"\n"))
 				t.file("data.json", 0o644, []byte(`{"image": "`+name+`"}`+"\n"))
 			}))
@@ -80,7 +93,7 @@ func NodeE2ECatalogue(busyboxRoot, agnhostPath string) ([]Image, error) {
 		}))
 	b.add([]string{e2eImages + "nonroot:1.5"},
 		"RunAsNonRoot specs: USER 1234",
-		b.busybox(func(c *v1.Config) { c.User = "1234" }))
+		b.busybox(func(c *v1.Config) { c.User = "1234" }), sh)
 
 	b.addPauseVersions([]pauseVersion{{"3.10.2", []string{"registry.k8s.io/pause:3.10.2"}}})
 
@@ -88,4 +101,22 @@ func NodeE2ECatalogue(busyboxRoot, agnhostPath string) ([]Image, error) {
 		return nil, b.err
 	}
 	return b.images, nil
+}
+
+// bashShell is the layer that makes Debian's bash the image's /bin/sh, with
+// the library it needs beyond busybox's.
+func bashShell(b *builder, root string) (step, error) {
+	bash, err := os.ReadFile(filepath.Join(root, "bin", "bash"))
+	if err != nil {
+		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", root, err)
+	}
+	tinfo, err := os.ReadFile(filepath.Join(root, "lib", "x86_64-linux-gnu", "libtinfo.so.6"))
+	if err != nil {
+		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", root, err)
+	}
+	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers)", func(t tree) {
+		t.file("bin/bash", 0o755, bash)
+		t.file("lib/x86_64-linux-gnu/libtinfo.so.6", 0o644, tinfo)
+		t.symlink("bin/sh", "bash")
+	}), nil
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"archive/tar"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +17,7 @@ func TestNodeE2ECatalogue(t *testing.T) {
 	if err := os.WriteFile(agnhost, []byte("#!/bin/sh\necho fake agnhost\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	images, err := NodeE2ECatalogue(root, agnhost)
+	images, err := NodeE2ECatalogue(root, "", agnhost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +67,22 @@ func TestNodeE2ECatalogue(t *testing.T) {
 	for ref := range wants {
 		if !seen[ref] {
 			t.Errorf("the node e2e catalogue lacks %s", ref)
+		}
+	}
+	// Every image but pause runs bash as sh: Debian's busybox ash would
+	// drop "data-1" from the environment.
+	for _, img := range images {
+		fs := layers.flatten(t, img.Image)
+		sh, ok := fs["bin/sh"]
+		isPause := slices.Contains(img.Refs, "registry.k8s.io/pause:3.10.2")
+		isNginxOrNNP := strings.Contains(img.Refs[0], "/nginx:") || strings.Contains(img.Refs[0], "/nonewprivs:")
+		switch {
+		case isPause:
+		case isNginxOrNNP:
+		case !ok || sh.hdr.Typeflag != tar.TypeSymlink || sh.hdr.Linkname != "bash":
+			t.Errorf("%s: /bin/sh is %+v, want a link to bash", img.Refs[0], sh.hdr)
+		case fs["bin/bash"].hdr.Typeflag != tar.TypeReg || fs["lib/x86_64-linux-gnu/libtinfo.so.6"].hdr.Typeflag != tar.TypeReg:
+			t.Errorf("%s: bash or libtinfo missing", img.Refs[0])
 		}
 	}
 	agnhostFS := layers.flatten(t, images[1].Image)
