@@ -93,7 +93,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *run
 		SandboxID:  pod.ID,
 		Name:       name,
 		Config:     cfgJSON,
-		Image:      cfg.GetImage().GetImage(),
+		Image:      imageName(cfg.GetImage(), img),
 		ImageID:    img.ID,
 		ImageRef:   imageRef(img),
 		Handler:    pod.Handler,
@@ -235,6 +235,21 @@ func logPath(podDir, rel, bundle string) string {
 		return filepath.Join(bundle, "container.log")
 	}
 	return filepath.Join(podDir, filepath.Clean("/"+rel))
+}
+
+// imageName is the image a container reports it runs: the name the pod
+// spec gave (kubelet sends it as user_specified_image and asks for the
+// image by ID), else the image's first tag, else what was asked for.
+// kubelet compares it with the spec to see that a container whose image
+// was updated restarted with the new one.
+func imageName(spec *runtimeapi.ImageSpec, img *image.Image) string {
+	if name := spec.GetUserSpecifiedImage(); name != "" {
+		return name
+	}
+	if asked := spec.GetImage(); asked != img.ID || len(img.RepoTags) == 0 {
+		return asked
+	}
+	return img.RepoTags[0]
 }
 
 // imageRef is what ContainerStatus reports as the image ref: a repo

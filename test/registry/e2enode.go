@@ -104,7 +104,8 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostPath string) ([]Image, error
 }
 
 // bashShell is the layer that makes Debian's bash the image's /bin/sh, with
-// the library it needs beyond busybox's.
+// the library it needs beyond busybox's, and adds the busybox applets the
+// suite uses that Debian's busybox lacks.
 func bashShell(b *builder, root string) (step, error) {
 	bash, err := os.ReadFile(filepath.Join(root, "bin", "bash"))
 	if err != nil {
@@ -114,9 +115,12 @@ func bashShell(b *builder, root string) (step, error) {
 	if err != nil {
 		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", root, err)
 	}
-	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers)", func(t tree) {
+	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers), testbin as nmeter", func(t tree) {
 		t.file("bin/bash", 0o755, bash)
 		t.file("lib/x86_64-linux-gnu/libtinfo.so.6", 0o644, tinfo)
 		t.symlink("bin/sh", "bash")
+		// The container lifecycle specs time their log lines with
+		// busybox's nmeter, which Debian's busybox lacks.
+		t.file("usr/bin/nmeter", 0o755, b.helper)
 	}), nil
 }

@@ -83,6 +83,8 @@ func TestNodeE2ECatalogue(t *testing.T) {
 			t.Errorf("%s: /bin/sh is %+v, want a link to bash", img.Refs[0], sh.hdr)
 		case fs["bin/bash"].hdr.Typeflag != tar.TypeReg || fs["lib/x86_64-linux-gnu/libtinfo.so.6"].hdr.Typeflag != tar.TypeReg:
 			t.Errorf("%s: bash or libtinfo missing", img.Refs[0])
+		case fs["usr/bin/nmeter"].hdr.Typeflag != tar.TypeReg:
+			t.Errorf("%s: no nmeter", img.Refs[0])
 		}
 	}
 	agnhostFS := layers.flatten(t, images[1].Image)

@@ -4,6 +4,7 @@
 //
 //	pgrep   find processes by name (critest: `sh -c "pgrep sleep || true"`)
 //	ipcs    list System V IPC objects from /proc/sysvipc (critest: `ipcs -m`)
+//	nmeter  time of day with milliseconds (node e2e: `nmeter -d0 %3t`)
 //	nnp     print the effective uid; installed setuid root (NoNewPrivs specs)
 //	nginx   web server standing in for nginx (networking, streaming, PID specs)
 //	httpd   web server standing in for Apache httpd (Multiple Containers specs)
@@ -23,12 +24,13 @@ import (
 )
 
 var applets = map[string]func(args []string) int{
-	"httpd": httpdMain,
-	"ipcs":  ipcsMain,
-	"nginx": nginxMain,
-	"nnp":   nnpMain,
-	"pause": pauseMain,
-	"pgrep": pgrepMain,
+	"httpd":  httpdMain,
+	"ipcs":   ipcsMain,
+	"nginx":  nginxMain,
+	"nmeter": nmeterMain,
+	"nnp":    nnpMain,
+	"pause":  pauseMain,
+	"pgrep":  pgrepMain,
 }
 
 func main() {
