@@ -40,6 +40,11 @@ declare -A want=(
 	[ca-certificates]=/etc/ssl/certs/ca-certificates.crt
 	# go-archive decompresses gzip layers with unpigz when present (faster).
 	[pigz]=/usr/bin/unpigz
+	# Copied with their libraries into the node e2e agnhost image, whose
+	# upstream (Alpine) has them: the networking specs run `curl` and
+	# `nc -u` from it.
+	[curl]=/usr/bin/curl
+	[netcat-openbsd]=/usr/bin/nc.openbsd
 )
 missing=()
 for pkg in "${!want[@]}"; do

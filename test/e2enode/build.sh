@@ -9,7 +9,8 @@
 # published k8s.io/<name>@v0.<minor>.<patch> modules and built in workspace
 # mode.
 #
-# Prints the bin directory on stdout; progress goes to stderr.
+# Prints the bin directory on stdout (agnhost's image content is in ../agnhost);
+# progress goes to stderr.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -25,7 +26,10 @@ unset GOFLAGS
 
 log() { echo "e2enode/build: $*" >&2; }
 
-have() { [ -x "$BIN/kubelet" ] && [ -x "$BIN/e2e_node.test" ] && [ -x "$BIN/agnhost" ] && [ -x "$BIN/ginkgo" ] && [ -f "$BIN/.complete" ]; }
+# agnhost's image content: the binary and porter's TLS pair (netexec's
+# --tls-cert-file /localhost.crt).
+AGNHOST=$CACHE/agnhost
+have() { [ -x "$BIN/kubelet" ] && [ -x "$BIN/e2e_node.test" ] && [ -x "$AGNHOST/agnhost" ] && [ -x "$BIN/ginkgo" ] && [ -f "$BIN/.complete" ]; }
 if have; then
 	echo "$BIN"
 	exit 0
@@ -88,10 +92,12 @@ if [ ! -x "$BIN/kubelet" ]; then
 	go build -trimpath -ldflags "$ldflags" -o "$BIN/kubelet.new" ./cmd/kubelet
 	mv "$BIN/kubelet.new" "$BIN/kubelet"
 fi
-if [ ! -x "$BIN/agnhost" ]; then
+if [ ! -x "$AGNHOST/agnhost" ]; then
 	log "building agnhost"
-	go build -trimpath -ldflags "-s -w" -o "$BIN/agnhost.new" ./test/images/agnhost
-	mv "$BIN/agnhost.new" "$BIN/agnhost"
+	mkdir -p "$AGNHOST"
+	cp test/images/agnhost/porter/localhost.crt test/images/agnhost/porter/localhost.key "$AGNHOST/"
+	go build -trimpath -ldflags "-s -w" -o "$AGNHOST/agnhost.new" ./test/images/agnhost
+	mv "$AGNHOST/agnhost.new" "$AGNHOST/agnhost"
 fi
 if [ ! -x "$BIN/e2e_node.test" ]; then
 	log "building e2e_node.test (about 7 minutes more)"

@@ -65,7 +65,7 @@ wait_for() {
 }
 
 # 1. The registry, serving critest's images and the suite's.
-"$bin/testregistry" --addr 127.0.0.1:0 --agnhost "$k8s_bin/agnhost" >"$work/registry.out" 2>"$work/registry.log" &
+"$bin/testregistry" --addr 127.0.0.1:0 --agnhost "$k8s_bin/../agnhost" >"$work/registry.out" 2>"$work/registry.log" &
 registry_pid=$!
 wait_for "$registry_pid" grep -q '^ready ' "$work/registry.out" || { cat "$work/registry.log" >&2; echo "run.sh: registry did not start" >&2; exit 1; }
 addr=$(awk '/^ready /{print $2; exit}' "$work/registry.out")

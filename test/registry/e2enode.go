@@ -3,7 +3,9 @@ package registry
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -19,14 +21,19 @@ import (
 // the specs read variables such as "data-1" back with `sh -c env`, and
 // Debian's busybox 1.35 ash drops environment entries whose names are not
 // shell identifiers, where the upstream images' busybox 1.37 ash keeps them.
-func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostPath string) ([]Image, error) {
+//
+// agnhostDir holds the agnhost binary and porter's localhost.crt and
+// localhost.key, which netexec serves HTTPS with.
+func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostDir string) ([]Image, error) {
 	b, err := newBuilder(busyboxRoot)
 	if err != nil {
 		return nil, err
 	}
-	agnhost, err := os.ReadFile(agnhostPath)
-	if err != nil {
-		return nil, fmt.Errorf("agnhost binary: %w", err)
+	agnhostFiles := map[string][]byte{}
+	for _, name := range []string{"agnhost", "localhost.crt", "localhost.key"} {
+		if agnhostFiles[name], err = os.ReadFile(filepath.Join(agnhostDir, name)); err != nil {
+			return nil, fmt.Errorf("agnhost image content: %w", err)
+		}
 	}
 	if bashRoot == "" {
 		bashRoot = DefaultBashRoot()
@@ -42,8 +49,10 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostPath string) ([]Image, error
 
 	// agnhost's image: Alpine with agnhost as entrypoint, a user and group
 	// defined in the image (the SupplementalGroupsPolicy specs), /uploads.
-	agnhostLayer := b.layer("ADD agnhost /agnhost, ln -s agnhost agnhost-2, mkdir /uploads, adduser user-defined-in-image", func(t tree) {
-		t.file("agnhost", 0o755, agnhost)
+	agnhostLayer := b.layer("ADD agnhost localhost.crt localhost.key /, ln -s agnhost agnhost-2, mkdir /uploads, adduser user-defined-in-image", func(t tree) {
+		t.file("agnhost", 0o755, agnhostFiles["agnhost"])
+		t.file("localhost.crt", 0o644, agnhostFiles["localhost.crt"])
+		t.file("localhost.key", 0o644, agnhostFiles["localhost.key"])
 		t.symlink("agnhost-2", "agnhost")
 		t.dir("uploads", 0o755)
 		t.file("etc/passwd", 0o644, []byte(etcPasswd+"user-defined-in-image:x:1000:1000:Linux User,,,:/home/user-defined-in-image:/bin/sh\n"))
@@ -51,6 +60,14 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostPath string) ([]Image, error
 		t.dir("home/user-defined-in-image", 0o755)
 		t["home/user-defined-in-image"].Uid, t["home/user-defined-in-image"].Gid = 1000, 1000
 	})
+	// The tools agnhost's Alpine image has that specs run from it.
+	tools, err := hostBinaries(b, "curl and netcat-openbsd's nc, with their libraries", map[string]string{
+		"usr/bin/curl": "/usr/bin/curl",
+		"usr/bin/nc":   "/usr/bin/nc.openbsd",
+	})
+	if err != nil {
+		return nil, err
+	}
 	agnhostConfig := func(cmd string) v1.Config {
 		return v1.Config{
 			Env:          []string{busyboxPath},
@@ -61,13 +78,13 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostPath string) ([]Image, error
 	}
 	b.add([]string{e2eImages + "agnhost:2.66.1", e2eImages + "agnhost:2.55"},
 		"agnhost: the suite's test program (pause, netexec, serve-hostname, liveness, entrypoint-tester, ...)",
-		agnhostConfig("pause"), sh, agnhostLayer)
+		agnhostConfig("pause"), sh, tools, agnhostLayer)
 	for _, name := range []string{"kitten", "nautilus"} {
 		file := name + ".jpg"
 		b.add([]string{e2eImages + name + ":1.8"},
 			"agnhost test-webserver with /"+file+": the image pull and update specs",
 			v1.Config{Env: []string{busyboxPath}, Entrypoint: []string{"/agnhost"}, Cmd: []string{"test-webserver"}},
-			sh, agnhostLayer, b.layer("COPY "+file+" data.json", func(t tree) {
+			sh, tools, agnhostLayer, b.layer("COPY "+file+" data.json", func(t tree) {
 				t.file(file, 0o644, []byte(name+"\n"))
 				t.file("data.json", 0o644, []byte(`{"image": "`+name+`"}`+"\n"))
 			}))
@@ -115,12 +132,58 @@ func bashShell(b *builder, root string) (step, error) {
 	if err != nil {
 		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", root, err)
 	}
-	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers), testbin as nmeter", func(t tree) {
+	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers), testbin as nmeter and sysctl", func(t tree) {
 		t.file("bin/bash", 0o755, bash)
 		t.file("lib/x86_64-linux-gnu/libtinfo.so.6", 0o644, tinfo)
 		t.symlink("bin/sh", "bash")
 		// The container lifecycle specs time their log lines with
 		// busybox's nmeter, which Debian's busybox lacks.
 		t.file("usr/bin/nmeter", 0o755, b.helper)
+		// The sysctl specs run /bin/sysctl, also missing from it.
+		t.file("bin/sysctl", 0o755, b.helper)
+	}), nil
+}
+
+// hostBinaries is a layer of host programs (image path: host path) with
+// the shared libraries ldd finds for them, at the paths ldd names. The
+// host is Debian 12, like the busybox layer's libc.
+func hostBinaries(b *builder, createdBy string, binaries map[string]string) (step, error) {
+	files := map[string][]byte{}
+	for dst, src := range binaries {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return step{}, fmt.Errorf("%s (hack/install-deps.sh installs it): %w", src, err)
+		}
+		files[dst] = data
+		out, err := exec.Command("ldd", src).Output()
+		if err != nil {
+			return step{}, fmt.Errorf("ldd %s: %w", src, err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			// "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or
+			// "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no path.
+			fields := strings.Fields(line)
+			var lib string
+			switch {
+			case len(fields) >= 3 && fields[1] == "=>" && strings.HasPrefix(fields[2], "/"):
+				lib = fields[2]
+			case len(fields) >= 1 && strings.HasPrefix(fields[0], "/"):
+				lib = fields[0]
+			default:
+				continue
+			}
+			real, err := filepath.EvalSymlinks(lib)
+			if err != nil {
+				return step{}, fmt.Errorf("%s needs %s: %w", src, lib, err)
+			}
+			if files[strings.TrimPrefix(lib, "/")], err = os.ReadFile(real); err != nil {
+				return step{}, err
+			}
+		}
+	}
+	return b.layer(createdBy, func(t tree) {
+		for name, data := range files {
+			t.file(name, 0o755, data)
+		}
 	}), nil
 }

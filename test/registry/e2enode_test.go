@@ -13,9 +13,11 @@ import (
 // the entrypoint, command and user the specs rely on.
 func TestNodeE2ECatalogue(t *testing.T) {
 	root := busyboxRoot(t)
-	agnhost := filepath.Join(t.TempDir(), "agnhost")
-	if err := os.WriteFile(agnhost, []byte("#!/bin/sh\necho fake agnhost\n"), 0o755); err != nil {
-		t.Fatal(err)
+	agnhost := t.TempDir()
+	for name, content := range map[string]string{"agnhost": "#!/bin/sh\necho fake agnhost\n", "localhost.crt": "crt", "localhost.key": "key"} {
+		if err := os.WriteFile(filepath.Join(agnhost, name), []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	images, err := NodeE2ECatalogue(root, "", agnhost)
 	if err != nil {
@@ -27,7 +29,7 @@ func TestNodeE2ECatalogue(t *testing.T) {
 		files           []string
 	}{
 		e2eImages + "busybox:1.37.0-2": {cmd: []string{"sh"}, files: []string{"bin/busybox"}},
-		e2eImages + "agnhost:2.66.1":   {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost", "agnhost-2", "uploads", "bin/sh"}},
+		e2eImages + "agnhost:2.66.1":   {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost", "agnhost-2", "uploads", "bin/sh", "localhost.crt", "localhost.key", "usr/bin/curl", "usr/bin/nc", "lib/x86_64-linux-gnu/libbsd.so.0"}},
 		e2eImages + "agnhost:2.55":     {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost"}},
 		e2eImages + "kitten:1.8":       {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"kitten.jpg", "data.json"}},
 		e2eImages + "nautilus:1.8":     {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"nautilus.jpg", "data.json"}},
@@ -83,8 +85,8 @@ func TestNodeE2ECatalogue(t *testing.T) {
 			t.Errorf("%s: /bin/sh is %+v, want a link to bash", img.Refs[0], sh.hdr)
 		case fs["bin/bash"].hdr.Typeflag != tar.TypeReg || fs["lib/x86_64-linux-gnu/libtinfo.so.6"].hdr.Typeflag != tar.TypeReg:
 			t.Errorf("%s: bash or libtinfo missing", img.Refs[0])
-		case fs["usr/bin/nmeter"].hdr.Typeflag != tar.TypeReg:
-			t.Errorf("%s: no nmeter", img.Refs[0])
+		case fs["usr/bin/nmeter"].hdr.Typeflag != tar.TypeReg || fs["bin/sysctl"].hdr.Typeflag != tar.TypeReg:
+			t.Errorf("%s: no nmeter or sysctl", img.Refs[0])
 		}
 	}
 	agnhostFS := layers.flatten(t, images[1].Image)

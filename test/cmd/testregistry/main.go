@@ -2,7 +2,7 @@
 // --agnhost, those the Kubernetes node e2e suite pulls) and serves them over
 // plain HTTP, each under "<upstream-host>/<path>":
 //
-//	testregistry --addr 127.0.0.1:5000 [--busybox-root DIR] [--agnhost BIN] [--log-requests]
+//	testregistry --addr 127.0.0.1:5000 [--busybox-root DIR] [--agnhost DIR] [--log-requests]
 //
 // It prints "ready HOST:PORT" on stdout once every image can be pulled,
 // logs to stderr, and exits 0 on SIGINT or SIGTERM.
@@ -23,7 +23,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:5000", "address to listen on (port 0: any free port)")
 	busyboxRoot := flag.String("busybox-root", registry.DefaultBusyboxRoot(), "Debian's busybox with its libraries, as hack/install-deps.sh unpacks it ($BERTH_BUSYBOX_ROOT)")
 	bashRoot := flag.String("bash-root", registry.DefaultBashRoot(), "Debian's bash and libtinfo for the node e2e images, as hack/install-deps.sh unpacks them ($BERTH_BASH_ROOT)")
-	agnhost := flag.String("agnhost", "", "agnhost binary (test/e2enode/build.sh): also serve the node e2e suite's images")
+	agnhost := flag.String("agnhost", "", "dir with the agnhost binary, localhost.crt and localhost.key (test/e2enode/build.sh): also serve the node e2e suite's images")
 	logRequests := flag.Bool("log-requests", false, "log every registry request")
 	flag.Parse()
 	if flag.NArg() != 0 {

@@ -8,6 +8,7 @@
 //	nnp     print the effective uid; installed setuid root (NoNewPrivs specs)
 //	nginx   web server standing in for nginx (networking, streaming, PID specs)
 //	httpd   web server standing in for Apache httpd (Multiple Containers specs)
+//	sysctl  print kernel parameters (node e2e: `/bin/sysctl kernel.shm_rmid_forced`)
 //	pause   pod infra process: waits for SIGINT/SIGTERM, reaps zombies
 //
 // `testbin APPLET [ARGS...]` runs an applet regardless of argv[0].
