@@ -40,15 +40,30 @@ chmod 0711 "$work"
 registry_pid=""
 berth_pid=""
 cleanup() {
+	local status=$?
+	# kubelet is gone; the pods it left are removed through berth itself,
+	# and then nothing of theirs may be left: a leftover fails the run.
+	if [ -n "$berth_pid" ] && kill -0 "$berth_pid" 2>/dev/null; then
+		timeout 300 "$bin/crictl" --runtime-endpoint "unix://$work/berth.sock" rmp --all --force >"$work/rmp.log" 2>&1 ||
+			{ echo "run.sh: removing the pods left behind failed:" >&2; tail -n 5 "$work/rmp.log" >&2; status=1; }
+	fi
 	[ -n "$berth_pid" ] && kill -TERM "$berth_pid" 2>/dev/null && wait "$berth_pid" 2>/dev/null || true
 	[ -n "$registry_pid" ] && kill -TERM "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null || true
+	local left
+	left=$(grep -o " $work/[^ ]*" /proc/self/mountinfo || true)
+	left+=$(ls "$work/run/ns" "$work/run/sandboxes" "$work/run/containers" 2>/dev/null | grep -v ':$' | grep . || true)
+	if [ -n "$left" ] && [ "$status" = 0 ]; then
+		echo "run.sh: berth left mounts or state behind after removing every pod:" >&2
+		echo "$left" | head -n 20 >&2
+		status=1
+	fi
 	if [ "$keep" = 1 ]; then
 		echo "run.sh: kept $work (berth.log, registry.log, e2e.log, report/kubelet.log)" >&2
 	else
-		# kubelet's pod dirs may hold mounts the suite left (tmpfs volumes).
-		grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+		echo "$left" | grep '^ ' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 		rm -rf --one-file-system "$work"
 	fi
+	exit "$status"
 }
 trap cleanup EXIT
 
