@@ -45,6 +45,8 @@ declare -A want=(
 	# `nc -u` from it.
 	[curl]=/usr/bin/curl
 	[netcat-openbsd]=/usr/bin/nc.openbsd
+	# glibc hostname -f for the node e2e glibc-dns-testing image.
+	[hostname]=/bin/hostname
 )
 missing=()
 for pkg in "${!want[@]}"; do

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -25,6 +26,9 @@ import (
 // agnhostDir holds the agnhost binary and porter's localhost.crt and
 // localhost.key, which netexec serves HTTPS with.
 func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostDir string) ([]Image, error) {
+	if busyboxRoot == "" {
+		busyboxRoot = DefaultBusyboxRoot()
+	}
 	b, err := newBuilder(busyboxRoot)
 	if err != nil {
 		return nil, err
@@ -38,7 +42,11 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostDir string) ([]Image, error)
 	if bashRoot == "" {
 		bashRoot = DefaultBashRoot()
 	}
-	sh, err := bashShell(b, bashRoot)
+	applets, err := busyboxApplets(busyboxRoot)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := nodeE2ETools(b, bashRoot, applets)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +120,16 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostDir string) ([]Image, error)
 		"RunAsNonRoot specs: USER 1234",
 		b.busybox(func(c *v1.Config) { c.User = "1234" }), sh)
 
+	// Debian with glibc's resolver upstream: the hostname specs run
+	// `hostname -f`, which must resolve the pod's FQDN through /etc/hosts.
+	glibcHostname, err := hostBinaries(b, "Debian's hostname (glibc)", map[string]string{"bin/hostname": "/bin/hostname"})
+	if err != nil {
+		return nil, err
+	}
+	b.add([]string{e2eImages + "glibc-dns-testing:2.1.1"},
+		"the hostname and FQDN specs: sh, and a glibc hostname -f",
+		b.busybox(nil), sh, glibcHostname)
+
 	b.addPauseVersions([]pauseVersion{{"3.10.2", []string{"registry.k8s.io/pause:3.10.2"}}})
 
 	if b.err != nil {
@@ -120,19 +138,26 @@ func NodeE2ECatalogue(busyboxRoot, bashRoot, agnhostDir string) ([]Image, error)
 	return b.images, nil
 }
 
-// bashShell is the layer that makes Debian's bash the image's /bin/sh, with
-// the library it needs beyond busybox's, and adds the busybox applets the
-// suite uses that Debian's busybox lacks.
-func bashShell(b *builder, root string) (step, error) {
-	bash, err := os.ReadFile(filepath.Join(root, "bin", "bash"))
+// nodeE2ETools is the layer that makes the busybox base look like the
+// upstream images to the suite: Debian's bash as /bin/sh, with the library
+// it needs beyond busybox's; every busybox applet in /bin as well, where
+// Docker's busybox image has them all (the suite runs /bin/top); and testbin
+// for the applets Debian's busybox lacks.
+func nodeE2ETools(b *builder, bashRoot string, applets []string) (step, error) {
+	bash, err := os.ReadFile(filepath.Join(bashRoot, "bin", "bash"))
 	if err != nil {
-		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", root, err)
+		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", bashRoot, err)
 	}
-	tinfo, err := os.ReadFile(filepath.Join(root, "lib", "x86_64-linux-gnu", "libtinfo.so.6"))
+	tinfo, err := os.ReadFile(filepath.Join(bashRoot, "lib", "x86_64-linux-gnu", "libtinfo.so.6"))
 	if err != nil {
-		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", root, err)
+		return step{}, fmt.Errorf("bash root %s: %w (hack/install-deps.sh unpacks it)", bashRoot, err)
 	}
-	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers), testbin as nmeter and sysctl", func(t tree) {
+	return b.layer("bash as /bin/sh (keeps environment entries that are not shell identifiers), every applet in /bin, testbin as nmeter and sysctl", func(t tree) {
+		for _, applet := range applets {
+			if name := path.Base(applet); applet != "bin/"+name {
+				t.symlink("bin/"+name, "busybox")
+			}
+		}
 		t.file("bin/bash", 0o755, bash)
 		t.file("lib/x86_64-linux-gnu/libtinfo.so.6", 0o644, tinfo)
 		t.symlink("bin/sh", "bash")

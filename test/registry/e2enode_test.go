@@ -28,16 +28,17 @@ func TestNodeE2ECatalogue(t *testing.T) {
 		user, stop      string
 		files           []string
 	}{
-		e2eImages + "busybox:1.37.0-2": {cmd: []string{"sh"}, files: []string{"bin/busybox"}},
-		e2eImages + "agnhost:2.66.1":   {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost", "agnhost-2", "uploads", "bin/sh", "localhost.crt", "localhost.key", "usr/bin/curl", "usr/bin/nc", "lib/x86_64-linux-gnu/libbsd.so.0"}},
-		e2eImages + "agnhost:2.55":     {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost"}},
-		e2eImages + "kitten:1.8":       {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"kitten.jpg", "data.json"}},
-		e2eImages + "nautilus:1.8":     {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"nautilus.jpg", "data.json"}},
-		e2eImages + "nginx:1.27.0-2":   {cmd: []string{"nginx", "-g", "daemon off;"}, stop: "SIGQUIT", files: []string{"usr/sbin/nginx"}},
-		e2eImages + "nginx:1.28.0-2":   {cmd: []string{"nginx", "-g", "daemon off;"}, stop: "SIGQUIT", files: []string{"usr/sbin/nginx"}},
-		e2eImages + "nonewprivs:1.4":   {cmd: []string{"nnp"}, files: []string{"usr/local/bin/nnp"}},
-		e2eImages + "nonroot:1.5":      {cmd: []string{"sh"}, user: "1234"},
-		"registry.k8s.io/pause:3.10.2": {entrypoint: []string{"/pause"}, user: "65535:65535", files: []string{"pause"}},
+		e2eImages + "busybox:1.37.0-2":        {cmd: []string{"sh"}, files: []string{"bin/busybox", "bin/top", "bin/pidof", "bin/sleep"}},
+		e2eImages + "agnhost:2.66.1":          {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost", "agnhost-2", "uploads", "bin/sh", "localhost.crt", "localhost.key", "usr/bin/curl", "usr/bin/nc", "lib/x86_64-linux-gnu/libbsd.so.0"}},
+		e2eImages + "agnhost:2.55":            {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost"}},
+		e2eImages + "kitten:1.8":              {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"kitten.jpg", "data.json"}},
+		e2eImages + "nautilus:1.8":            {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"nautilus.jpg", "data.json"}},
+		e2eImages + "nginx:1.27.0-2":          {cmd: []string{"nginx", "-g", "daemon off;"}, stop: "SIGQUIT", files: []string{"usr/sbin/nginx"}},
+		e2eImages + "nginx:1.28.0-2":          {cmd: []string{"nginx", "-g", "daemon off;"}, stop: "SIGQUIT", files: []string{"usr/sbin/nginx"}},
+		e2eImages + "nonewprivs:1.4":          {cmd: []string{"nnp"}, files: []string{"usr/local/bin/nnp"}},
+		e2eImages + "nonroot:1.5":             {cmd: []string{"sh"}, user: "1234"},
+		e2eImages + "glibc-dns-testing:2.1.1": {cmd: []string{"sh"}, files: []string{"bin/hostname", "bin/top"}},
+		"registry.k8s.io/pause:3.10.2":        {entrypoint: []string{"/pause"}, user: "65535:65535", files: []string{"pause"}},
 	}
 	layers := layerCache{}
 	seen := map[string]bool{}
