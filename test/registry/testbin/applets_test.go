@@ -32,3 +32,12 @@ func TestSysctlPath(t *testing.T) {
 		}
 	}
 }
+
+// Every applet the package comment lists can be run by name.
+func TestAppletsRegistered(t *testing.T) {
+	for _, name := range []string{"pgrep", "ipcs", "nmeter", "nnp", "nginx", "httpd", "sysctl", "pause"} {
+		if _, ok := applets[name]; !ok {
+			t.Errorf("applet %q is not registered", name)
+		}
+	}
+}

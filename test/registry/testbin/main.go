@@ -32,6 +32,7 @@ var applets = map[string]func(args []string) int{
 	"nnp":    nnpMain,
 	"pause":  pauseMain,
 	"pgrep":  pgrepMain,
+	"sysctl": sysctlMain,
 }
 
 func main() {
