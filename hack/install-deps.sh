@@ -10,11 +10,6 @@ RUNC_BIN=/usr/local/sbin/runc
 # (busybox-static runs applets as shell built-ins, which critest's MaskedPaths
 # spec notices). It is unpacked here, never installed over the host's tools.
 BUSYBOX_ROOT=${BERTH_BUSYBOX_ROOT:-/usr/local/share/berth-test/busybox}
-# Debian's bash (with libtinfo) for the node e2e suite's busybox image: its
-# `sh` must pass on environment variables whose names are not shell
-# identifiers ("data-1"), as upstream busybox 1.37's ash does and Debian's
-# 1.35 does not.
-BASH_ROOT=${BERTH_BASH_ROOT:-/usr/local/share/berth-test/bash}
 
 log() { echo "install-deps: $*" >&2; }
 
@@ -99,20 +94,6 @@ if [ ! -x "$BUSYBOX_ROOT/bin/busybox" ]; then
 	done
 	rm -rf "$BUSYBOX_ROOT"
 	mv "$BUSYBOX_ROOT.new" "$BUSYBOX_ROOT"
-fi
-
-# bash and libtinfo for the node e2e busybox image, unpacked the same way.
-if [ ! -x "$BASH_ROOT/bin/bash" ]; then
-	log "unpacking Debian's bash into $BASH_ROOT"
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	(cd "$tmp" && { apt-get download bash libtinfo6 >/dev/null 2>&1 || { apt-get update -qq && apt-get download bash libtinfo6 >/dev/null; }; })
-	for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/root"; done
-	mkdir -p "$BASH_ROOT.new/bin" "$BASH_ROOT.new/lib/x86_64-linux-gnu"
-	cp "$tmp/root/bin/bash" "$BASH_ROOT.new/bin/bash"
-	cp "$(readlink -f "$tmp/root/lib/x86_64-linux-gnu/libtinfo.so.6")" "$BASH_ROOT.new/lib/x86_64-linux-gnu/libtinfo.so.6"
-	rm -rf "$BASH_ROOT"
-	mv "$BASH_ROOT.new" "$BASH_ROOT"
 fi
 
 log "ok"

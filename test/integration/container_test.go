@@ -846,3 +846,24 @@ func TestPauseDeathMakesPodNotReady(t *testing.T) {
 	removePod(t, f.b, p.id)
 	f.assertAllClean(t, []testPod{p})
 }
+
+// Environment variables whose names are not shell identifiers (kubelet's
+// envFrom of a ConfigMap key "data-1") reach the container's processes.
+// The node e2e specs that check this read them back through busybox's sh,
+// which drops them, so berth's part is proved here.
+func TestEnvNamesThatAreNotIdentifiers(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-env", "berthitenv", "10.124.13.0/24")
+	p := f.runPod(t, "env", nil)
+	cfg := containerConfig("app", "sleep", "3600")
+	cfg.Envs = []*runtimeapi.KeyValue{{Key: "data-1", Value: []byte("value-1")}, {Key: "p_data.2", Value: []byte("value 2")}, {Key: "PLAIN", Value: []byte("x")}}
+	id := runContainer(t, f.b, p, cfg)
+	// busybox's env applet, run directly: it prints its environment as is.
+	out := execSync(t, f.b, id, "env")
+	for _, want := range []string{"\ndata-1=value-1\n", "\np_data.2=value 2\n", "\nPLAIN=x\n"} {
+		if !strings.Contains("\n"+out, want) {
+			t.Errorf("container environment lacks %q:\n%s", strings.TrimSpace(want), out)
+		}
+	}
+	removePod(t, f.b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}

@@ -23,19 +23,6 @@ func DefaultBusyboxRoot() string {
 	return defaultBusyboxRoot
 }
 
-// defaultBashRoot is where hack/install-deps.sh unpacks Debian's bash and
-// libtinfo for the node e2e images.
-const defaultBashRoot = "/usr/local/share/berth-test/bash"
-
-// DefaultBashRoot returns $BERTH_BASH_ROOT, or
-// /usr/local/share/berth-test/bash when it is unset.
-func DefaultBashRoot() string {
-	if dir := os.Getenv("BERTH_BASH_ROOT"); dir != "" {
-		return dir
-	}
-	return defaultBashRoot
-}
-
 // busyboxPath is the PATH of every busybox-based image, as in Docker's.
 const busyboxPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

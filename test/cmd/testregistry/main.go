@@ -22,7 +22,6 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:5000", "address to listen on (port 0: any free port)")
 	busyboxRoot := flag.String("busybox-root", registry.DefaultBusyboxRoot(), "Debian's busybox with its libraries, as hack/install-deps.sh unpacks it ($BERTH_BUSYBOX_ROOT)")
-	bashRoot := flag.String("bash-root", registry.DefaultBashRoot(), "Debian's bash and libtinfo for the node e2e images, as hack/install-deps.sh unpacks them ($BERTH_BASH_ROOT)")
 	agnhost := flag.String("agnhost", "", "dir with the agnhost binary, localhost.crt and localhost.key (test/e2enode/build.sh): also serve the node e2e suite's images")
 	logRequests := flag.Bool("log-requests", false, "log every registry request")
 	flag.Parse()
@@ -41,7 +40,7 @@ func main() {
 		log.Fatal(err)
 	}
 	if *agnhost != "" {
-		nodeImages, err := registry.NodeE2ECatalogue(*busyboxRoot, *bashRoot, *agnhost)
+		nodeImages, err := registry.NodeE2ECatalogue(*busyboxRoot, *agnhost)
 		if err != nil {
 			log.Fatal(err)
 		}
