@@ -9,8 +9,9 @@
 #   (the bounded subset `make test` runs).
 # --skip-file FILE: one regex a line, with the reason after " # ".
 #
-# berth runs on its default configuration, with one drop-in that mirrors
-# registry.k8s.io (and the other upstreams) to the test registry, on the
+# berth runs on its default configuration, with drop-ins that mirror
+# registry.k8s.io (and the other upstreams) to the test registry and add the
+# runtime handler the suite's RuntimeClass specs name, on the
 # CNI network `make cni-config` installs in /etc/cni/net.d. Its socket and
 # state live in a work dir, so a berth of `make run` is left alone. Prints
 # ginkgo's summary and a line per failed spec; the exit status is the
@@ -91,6 +92,13 @@ for host in registry.k8s.io k8s.gcr.io gcr.io public.ecr.aws; do
 	echo "[registries.\"$host\"]"
 	echo "mirrors = [\"$addr/$host\"]"
 done >"$work/berth.toml.d/50-test-registry.toml"
+# The RuntimeClass handler the suite expects a node to have configured
+# ("test-handler", the PodOverhead spec), as its containerd jobs do: runc.
+cat >"$work/berth.toml.d/60-test-handler.toml" <<EOF
+[runtime.handlers.test-handler]
+path = "/usr/local/sbin/runc"
+root = "/run/berth/runc"
+EOF
 # An empty config file: every key at its default.
 : >"$work/berth.toml"
 "$bin/berth" --config "$work/berth.toml" --config-dir "$work/berth.toml.d" \
@@ -162,8 +170,8 @@ mkdir -p "$work/report"
 status=0
 # kubelet is found next to e2e_node.test.
 (cd "$work" && PATH=$suite_path "$k8s_bin/ginkgo" "${ginkgo_args[@]}" "$k8s_bin/e2e_node.test" -- "${suite_args[@]}") >"$work/e2e.log" 2>&1 || status=$?
-grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' "$work/e2e.log" || true
-grep -E '^\s*\[FAIL\]' "$work/e2e.log" | sort -u || true
+grep -a -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' "$work/e2e.log" || true
+grep -a -E '^\s*\[FAIL\]' "$work/e2e.log" | sort -u || true
 if [ "$status" != 0 ]; then
 	echo "run.sh: the suite failed (exit $status); last lines of its log:" >&2
 	tail -n 40 "$work/e2e.log" >&2
