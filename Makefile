@@ -81,7 +81,7 @@ e2e-node: deps build tools cni-config e2e-node-build
 	BIN=$(BIN) test/e2enode/run.sh --skip-file test/e2enode/skip.txt
 
 # The bounded subset `make test` runs (test/e2enode/subset.txt).
-e2e-node-subset: cni-config e2e-node-build
+e2e-node-subset: build tools cni-config e2e-node-build
 	BIN=$(BIN) test/e2enode/run.sh --subset test/e2enode/subset.txt --skip-file test/e2enode/skip.txt
 
 # Benchmarks (never timed assertions in tests): image pull throughput.

@@ -36,8 +36,9 @@ declare -A want=(
 	# go-archive decompresses gzip layers with unpigz when present (faster).
 	[pigz]=/usr/bin/unpigz
 	# Copied with their libraries into the node e2e agnhost image, whose
-	# upstream (Alpine) has them: the networking specs run `curl` and
-	# `nc -u` from it.
+	# upstream (Alpine) has them: the probe specs run /bin/bash, the
+	# networking specs `curl` and `nc -u` from it.
+	[bash]=/bin/bash
 	[curl]=/usr/bin/curl
 	[netcat-openbsd]=/usr/bin/nc.openbsd
 	# glibc hostname -f for the node e2e glibc-dns-testing image.

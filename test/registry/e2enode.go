@@ -60,8 +60,10 @@ func NodeE2ECatalogue(busyboxRoot, agnhostDir string) ([]Image, error) {
 		t.dir("home/user-defined-in-image", 0o755)
 		t["home/user-defined-in-image"].Uid, t["home/user-defined-in-image"].Gid = 1000, 1000
 	})
-	// The tools agnhost's Alpine image has that specs run from it.
-	tools, err := hostBinaries(b, "curl and netcat-openbsd's nc, with their libraries", map[string]string{
+	// The tools agnhost's Alpine image has that specs run from it (the
+	// probe specs run /bin/bash, the networking ones curl and nc -u).
+	tools, err := hostBinaries(b, "bash, curl and netcat-openbsd's nc, with their libraries", map[string]string{
+		"bin/bash":     "/bin/bash",
 		"usr/bin/curl": "/usr/bin/curl",
 		"usr/bin/nc":   "/usr/bin/nc.openbsd",
 	})

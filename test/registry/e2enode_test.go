@@ -29,7 +29,7 @@ func TestNodeE2ECatalogue(t *testing.T) {
 		files           []string
 	}{
 		e2eImages + "busybox:1.37.0-2":        {cmd: []string{"sh"}, files: []string{"bin/busybox", "bin/top", "bin/pidof", "bin/sleep"}},
-		e2eImages + "agnhost:2.66.1":          {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost", "agnhost-2", "uploads", "bin/sh", "localhost.crt", "localhost.key", "usr/bin/curl", "usr/bin/nc", "lib/x86_64-linux-gnu/libbsd.so.0"}},
+		e2eImages + "agnhost:2.66.1":          {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost", "agnhost-2", "uploads", "bin/sh", "localhost.crt", "localhost.key", "usr/bin/curl", "usr/bin/nc", "bin/bash", "lib/x86_64-linux-gnu/libbsd.so.0", "lib/x86_64-linux-gnu/libtinfo.so.6"}},
 		e2eImages + "agnhost:2.55":            {entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, files: []string{"agnhost"}},
 		e2eImages + "kitten:1.8":              {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"kitten.jpg", "data.json"}},
 		e2eImages + "nautilus:1.8":            {entrypoint: []string{"/agnhost"}, cmd: []string{"test-webserver"}, files: []string{"nautilus.jpg", "data.json"}},
