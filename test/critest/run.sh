@@ -12,6 +12,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/test/patterns.sh"
 bin=${BIN:-$top/_output/bin}
 skip_file=""
 focus=""
@@ -85,11 +86,7 @@ args=(
 )
 [ -n "$focus" ] && args+=(-ginkgo.focus "$focus")
 if [ -n "$skip_file" ]; then
-	while IFS= read -r line; do
-		line=${line%% # *}
-		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
-		args+=(-ginkgo.skip "$line")
-	done <"$skip_file"
+	while IFS= read -r re; do args+=(-ginkgo.skip "$re"); done < <(patterns "$skip_file")
 fi
 status=0
 (cd "$work" && "$bin/critest" "${args[@]}") >"$work/critest.log" 2>&1 || status=$?

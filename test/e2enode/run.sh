@@ -19,6 +19,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/test/patterns.sh"
 bin=${BIN:-$top/_output/bin}
 focus='\[NodeConformance\]'
 skip_file=""
@@ -128,27 +129,15 @@ for d in "${path_dirs[@]}"; do
 	suite_path=${suite_path:+$suite_path:}$d
 done
 skips=()
-if [ -n "$skip_file" ]; then
-	while IFS= read -r line; do
-		line=${line%% # *}
-		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
-		skips+=("$line")
-	done <"$skip_file"
-fi
+[ -n "$skip_file" ] && mapfile -t skips < <(patterns "$skip_file")
 focuses=("$focus")
-if [ -n "$subset_file" ]; then
-	focuses=()
-	while IFS= read -r line; do
-		line=${line%% # *}
-		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
-		focuses+=("$line")
-	done <"$subset_file"
-fi
+[ -n "$subset_file" ] && mapfile -t focuses < <(patterns "$subset_file")
 # Ginkgo's flags, then the suite's after "--". Specs run on $E2E_PROCS
 # processes against the one kubelet, as upstream's node e2e job does for
-# specs that are not [Serial].
+# specs that are not [Serial]; most of a spec's time is waiting (probes,
+# grace periods), so 8 suit even 2 cores.
 ginkgo_args=(
-	--procs "${E2E_PROCS:-4}"
+	--procs "${E2E_PROCS:-8}"
 	--no-color
 	--timeout 2h
 	--json-report "$work/report.json"
