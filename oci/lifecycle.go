@@ -32,19 +32,38 @@ func (m *Manager) refresh(c *Container) {
 	if rec.State == Exited {
 		return
 	}
-	var exit exitInfo
-	if e, ok := m.opts.Monitor.ReadExit(rec.ID, filepath.Join(rec.Dir, "persist")); ok {
-		exit = exitInfo{Code: e.Code, FinishedAt: e.FinishedAt, OOMKilled: e.OOMKilled}
-	} else {
-		if proc.Alive(rec.Pid, rec.PidStart) || (rec.ConmonPid > 0 && processRuns(rec.ConmonPid)) {
-			return
-		}
-		exit = exitInfo{Code: 255, FinishedAt: time.Now(), unknown: true}
+	exit, ok := m.observeExit(&rec, containerRuns)
+	if !ok {
+		return
 	}
 	rec = c.update(func(r *Record) { r.setExited(exit) })
 	if err := m.save(rec); err != nil {
 		logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
 	}
+}
+
+// observeExit says how a container ended, or false while it runs. running
+// reports whether its process or its monitor still runs.
+//
+// Liveness is looked at first and the exit file second: conmon writes the
+// file before it exits, so once both processes are seen gone a missing
+// file will never come. The other order loses a race with a conmon that
+// writes its file and exits between the two looks, and reports an exit
+// code conmon knew (137 after a SIGKILL) as unknown (255).
+func (m *Manager) observeExit(rec *Record, running func(*Record) bool) (exitInfo, bool) {
+	gone := !running(rec)
+	if e, ok := m.opts.Monitor.ReadExit(rec.ID, filepath.Join(rec.Dir, "persist")); ok {
+		return exitInfo{Code: e.Code, FinishedAt: e.FinishedAt, OOMKilled: e.OOMKilled}, true
+	}
+	if !gone {
+		return exitInfo{}, false
+	}
+	return exitInfo{Code: 255, FinishedAt: time.Now(), unknown: true}, true
+}
+
+// containerRuns says whether a container's process or its monitor runs.
+func containerRuns(rec *Record) bool {
+	return proc.Alive(rec.Pid, rec.PidStart) || (rec.ConmonPid > 0 && processRuns(rec.ConmonPid))
 }
 
 // exitInfo is how a container ended.
