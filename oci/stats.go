@@ -44,6 +44,11 @@ func (m *Manager) CgroupStats(rec *Record) Stats {
 // CgroupStats reads the usage of the cgroup named by an OCI cgroupsPath (a
 // record's CgroupsPath, in the driver's form) on host. An empty path, a
 // cgroup that is gone and a controller the host lacks read as zero.
+//
+// It reads the three numbers it reports straight from their files rather
+// than through containerd's cgroup Stat, which reads every file of every
+// controller on each call: ListContainerStats does this for every
+// container kubelet asks about.
 func CgroupStats(host *cgroups.Host, driver cgroups.Driver, cgroupsPath string) Stats {
 	st := Stats{Timestamp: time.Now()}
 	if cgroupsPath == "" {
