@@ -278,11 +278,3 @@ func writeCtl(bundle, msg string) error {
 	logrus.WithField("bundle", bundle).Debugf("conmon ctl: %q", msg)
 	return nil
 }
-
-// The attach socket's framing: conmon sends packets of one byte naming the
-// stream and up to 8192 bytes of output; stdin is written to it raw.
-const (
-	AttachPacketSize = 8192 + 1
-	AttachStdout     = 2
-	AttachStderr     = 3
-)

@@ -66,19 +66,27 @@ func TestPullStatusListRemove(t *testing.T) {
 	if imgs := s.List(); len(imgs) != 1 || len(imgs[0].RepoTags) != 2 {
 		t.Fatalf("want one image with two tags, got %+v", imgs)
 	}
-	if err := s.Remove(repo + ":v1"); err != nil {
+	if err := s.Remove(repo+":v1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if left, err := s.Get(repo + ":v2"); err != nil || len(left.RepoTags) != 1 {
 		t.Fatalf("removing one tag must keep the image: %v %v", left, err)
 	}
-	if err := s.Remove(repo + ":v2"); err != nil {
+	// The last tag of an image a container uses stays, whole.
+	used := func(id string) bool { return id == got.ID }
+	if err := s.Remove(repo+":v2", used); !errors.Is(err, ErrInUse) {
+		t.Fatalf("removing an image in use: %v; want ErrInUse", err)
+	}
+	if _, err := s.Get(repo + ":v2"); err != nil {
+		t.Fatalf("a refused removal lost the image: %v", err)
+	}
+	if err := s.Remove(repo+":v2", func(string) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(got.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("image should be gone, got %v", err)
 	}
-	if err := s.Remove(got.ID); err != nil {
+	if err := s.Remove(got.ID, nil); err != nil {
 		t.Fatalf("removing a missing image is not an error: %v", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers"))
@@ -106,7 +114,7 @@ func TestPullSurvivesReopenAndSharesLayers(t *testing.T) {
 		t.Fatalf("a shared layer must be stored once: %d layer dirs", len(entries))
 	}
 	// Removing one image keeps the shared layer for the other.
-	if err := s.Remove(a + ":1"); err != nil {
+	if err := s.Remove(a+":1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(s.LayerDir(ib.Layers[0])); err != nil {

@@ -1,22 +1,10 @@
-// Package image pulls images from OCI registries into berth's layer store
-// and keeps the index of images, tags and digests.
 package image
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-)
-
-// Errors callers tell apart (server maps them to gRPC codes).
-var (
-	ErrInvalidReference = errors.New("invalid image reference")
-	ErrNotFound         = errors.New("image not found")
-	ErrBlocked          = errors.New("registry is blocked by configuration")
-	ErrInUse            = errors.New("image in use")
-	ErrNoProgress       = errors.New("image pull made no progress")
 )
 
 // dockerHub is how image names spell Docker Hub; go-containerregistry calls

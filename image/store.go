@@ -51,7 +51,6 @@ type Store struct {
 	images map[string]*Image     // by ID
 	usage  map[string]layerUsage // by diff ID
 	leases map[string]int        // diff ID → pulls in flight that use it
-	inUse  func(imageID string) bool
 }
 
 // NewStore loads the image index and removes what no image references:
@@ -89,14 +88,6 @@ func NewStore(dir string, db *store.Store) (*Store, error) {
 	s.mu.Unlock()
 	removeAll(trash)
 	return s, nil
-}
-
-// SetInUse gives the store a way to tell an image some container uses;
-// such an image is not removed.
-func (s *Store) SetInUse(inUse func(imageID string) bool) {
-	s.mu.Lock()
-	s.inUse = inUse
-	s.mu.Unlock()
 }
 
 func (s *Store) layersDir() string { return filepath.Join(s.dir, "layers") }
@@ -302,9 +293,10 @@ func (s *Store) List() []*Image {
 
 // Remove removes what ref names. A tag is removed alone while the image has
 // other tags; the last tag, a digest reference or the ID remove the image
-// with all its names. Removing what is not there is not an error. Layers no
+// with all its names, unless inUse (if not nil) says a container uses it:
+// that is ErrInUse. Removing what is not there is not an error. Layers no
 // other image uses are deleted.
-func (s *Store) Remove(ref string) error {
+func (s *Store) Remove(ref string, inUse func(imageID string) bool) error {
 	s.mu.Lock()
 	img, err := s.getLocked(ref)
 	if err != nil {
@@ -321,7 +313,7 @@ func (s *Store) Remove(ref string) error {
 		s.mu.Unlock()
 		return err
 	}
-	if s.inUse != nil && s.inUse(img.ID) {
+	if inUse != nil && inUse(img.ID) {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: image %s is used by a container; remove the container first", ErrInUse, img.ID)
 	}

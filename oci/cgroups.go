@@ -13,19 +13,15 @@ var defaultCgroupParent = map[string]string{
 	config.SystemdDriver:  "berth.slice",
 }
 
-// CgroupsPath turns the pod's cgroup parent into the OCI cgroupsPath of a
-// process of the pod named name: a directory under the parent for cgroupfs,
-// "slice:prefix:name" for the systemd driver.
-func CgroupsPath(driver, parent, name string) (string, error) {
+// CgroupParent checks a pod's cgroup parent against the cgroup driver and
+// resolves it once, for CgroupsPath: "" is berth's default, a cgroupfs
+// parent is made absolute, a path of systemd slices gives its last one.
+func CgroupParent(driver, parent string) (string, error) {
 	if parent == "" {
 		parent = defaultCgroupParent[driver]
 	}
 	if driver == config.SystemdDriver {
-		slice, err := systemdSlice(parent)
-		if err != nil {
-			return "", err
-		}
-		return slice + ":berth:" + name, nil
+		return systemdSlice(parent)
 	}
 	if strings.HasSuffix(parent, ".slice") {
 		return "", invalidf("cgroup parent %q is a systemd slice but berth's cgroup_driver is cgroupfs; make kubelet's --cgroup-driver match berth's", parent)
@@ -38,7 +34,17 @@ func CgroupsPath(driver, parent, name string) (string, error) {
 			return "", invalidf("cgroup parent %q must not contain \"..\"", parent)
 		}
 	}
-	return path.Join(parent, "berth-"+name), nil
+	return path.Clean(parent), nil
+}
+
+// CgroupsPath is the OCI cgroupsPath of a process of the pod named name,
+// under a parent CgroupParent resolved: a directory under the parent for
+// cgroupfs, "slice:prefix:name" for the systemd driver.
+func CgroupsPath(driver, parent, name string) string {
+	if driver == config.SystemdDriver {
+		return parent + ":berth:" + name
+	}
+	return path.Join(parent, "berth-"+name)
 }
 
 // systemdSlice validates a slice name ("kubepods-burstable-pod1.slice"); a

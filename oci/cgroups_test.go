@@ -15,6 +15,7 @@ func TestCgroupsPath(t *testing.T) {
 		{"cgroupfs default parent", config.CgroupfsDriver, "", "/berth/berth-pod"},
 		{"cgroupfs absolute parent", config.CgroupfsDriver, "/kubepods/burstable/pod1", "/kubepods/burstable/pod1/berth-pod"},
 		{"cgroupfs relative parent", config.CgroupfsDriver, "kubepods", "/kubepods/berth-pod"},
+		{"cgroupfs trailing slash", config.CgroupfsDriver, "/kubepods/", "/kubepods/berth-pod"},
 		{"cgroupfs dot-dot", config.CgroupfsDriver, "/kubepods/../etc", ""},
 		{"cgroupfs relative dot-dot", config.CgroupfsDriver, "../kubepods", ""},
 		{"cgroupfs given a slice", config.CgroupfsDriver, "kubepods-burstable-pod1.slice", ""},
@@ -29,15 +30,18 @@ func TestCgroupsPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := CgroupsPath(tt.driver, tt.parent, "pod")
+			parent, err := CgroupParent(tt.driver, tt.parent)
 			if tt.want == "" {
 				if !errors.Is(err, ErrInvalid) {
-					t.Fatalf("CgroupsPath(%q, %q) = %q, %v; want an error wrapping ErrInvalid", tt.driver, tt.parent, got, err)
+					t.Fatalf("CgroupParent(%q, %q) = %q, %v; want an error wrapping ErrInvalid", tt.driver, tt.parent, parent, err)
 				}
 				return
 			}
-			if err != nil || got != tt.want {
-				t.Fatalf("CgroupsPath(%q, %q) = %q, %v; want %q", tt.driver, tt.parent, got, err, tt.want)
+			if err != nil {
+				t.Fatalf("CgroupParent(%q, %q): %v", tt.driver, tt.parent, err)
+			}
+			if got := CgroupsPath(tt.driver, parent, "pod"); got != tt.want {
+				t.Fatalf("CgroupsPath(%q, %q) = %q; want %q", tt.driver, tt.parent, got, tt.want)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -15,28 +14,23 @@ import (
 // optional).
 type Features struct {
 	RecursiveReadOnlyMounts bool
-	IDMappedMounts          bool
 	UserNamespaces          bool // user namespaces with idmapped mounts, as kubelet needs
 }
 
-var featureCache sync.Map // runtime path → Features
-
-// Features probes the runtime once and remembers the answer.
+// Features probes the runtime the first time it is asked and keeps the
+// answer: a runtime binary does not change under a running berth.
 func (r *Runtime) Features() Features {
-	if f, ok := featureCache.Load(r.Path); ok {
-		return f.(Features)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var f Features
-	out, err := r.run(ctx, "", "features")
-	if err != nil {
-		logrus.WithField("runtime", r.Handler).WithError(err).Info("runtime cannot tell its features; none advertised")
-	} else {
-		f = parseFeatures(out)
-	}
-	featureCache.Store(r.Path, f)
-	return f
+	r.featuresOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, err := r.run(ctx, "", "features")
+		if err != nil {
+			logrus.WithField("runtime", r.Handler).WithError(err).Info("runtime cannot tell its features; none advertised")
+			return
+		}
+		r.features = parseFeatures(out)
+	})
+	return r.features
 }
 
 func parseFeatures(out []byte) Features {
@@ -57,7 +51,6 @@ func parseFeatures(out []byte) Features {
 	idmap := raw.Linux.MountExtensions.IDMap.Enabled != nil && *raw.Linux.MountExtensions.IDMap.Enabled
 	return Features{
 		RecursiveReadOnlyMounts: slices.Contains(raw.MountOptions, "rro"),
-		IDMappedMounts:          idmap,
 		UserNamespaces:          idmap && slices.Contains(raw.Linux.Namespaces, "user"),
 	}
 }

@@ -1,5 +1,3 @@
-// Package oci drives OCI runtimes (runc, crun) through their command line and
-// builds the OCI specs berth hands them.
 package oci
 
 import (
@@ -15,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,50 +22,53 @@ import (
 	"github.com/berth-dev/berth/config"
 )
 
-// ErrNotExist is returned when the runtime does not know the container.
-var ErrNotExist = errors.New("container does not exist in the runtime")
-
 // Runtime is one configured runtime handler.
 type Runtime struct {
 	Handler string // the name kubelet uses (RuntimeClass handler)
 	Path    string
 	Root    string
 	Args    []string
+
+	features     Features
+	featuresOnce sync.Once
 }
 
-// NewRuntime returns the runtime of a configured handler.
-func NewRuntime(handler string, h config.RuntimeHandler) *Runtime {
-	return &Runtime{Handler: handler, Path: h.Path, Root: h.Root, Args: h.Args}
-}
-
-// Runtimes are the configured runtime handlers.
+// Runtimes are the configured runtime handlers, made once at start-up.
 type Runtimes struct {
-	Handlers map[string]config.RuntimeHandler
-	Default  string // used when a pod names none
+	handlers map[string]*Runtime
+	def      string // used when a pod names none
+}
+
+// NewRuntimes makes the runtimes of the configured handlers; def names the
+// one a pod without a handler gets.
+func NewRuntimes(handlers map[string]config.RuntimeHandler, def string) *Runtimes {
+	rs := &Runtimes{handlers: make(map[string]*Runtime, len(handlers)), def: def}
+	for name, h := range handlers {
+		rs.handlers[name] = &Runtime{Handler: name, Path: h.Path, Root: h.Root, Args: h.Args}
+	}
+	return rs
 }
 
 // Get returns the runtime of a handler name ("" = the default); an unknown
 // name is ErrInvalid, listing the configured ones.
-func (rs Runtimes) Get(handler string) (*Runtime, error) {
+func (rs *Runtimes) Get(handler string) (*Runtime, error) {
 	if handler == "" {
-		handler = rs.Default
+		handler = rs.def
 	}
-	h, ok := rs.Handlers[handler]
-	if !ok {
-		known := make([]string, 0, len(rs.Handlers))
-		for name := range rs.Handlers {
-			known = append(known, name)
-		}
-		sort.Strings(known)
-		return nil, invalidf("unknown runtime handler %q; configured: %s", handler, strings.Join(known, ", "))
+	if rt, ok := rs.handlers[handler]; ok {
+		return rt, nil
 	}
-	return NewRuntime(handler, h), nil
+	return nil, invalidf("unknown runtime handler %q; configured: %s", handler, strings.Join(rs.Names(), ", "))
 }
 
-// RuntimeState is what `<runtime> state` reports.
-type RuntimeState struct {
-	Status string `json:"status"` // creating, created, running, paused, stopped
-	Pid    int    `json:"pid"`
+// Names lists the configured handlers, sorted.
+func (rs *Runtimes) Names() []string {
+	names := make([]string, 0, len(rs.handlers))
+	for name := range rs.handlers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Create runs `<runtime> create` for the bundle; the container's init process
@@ -116,21 +118,37 @@ func (r *Runtime) Update(ctx context.Context, id string, resources []byte) error
 	return err
 }
 
-// State asks the runtime for the container's state.
-func (r *Runtime) State(ctx context.Context, id string) (RuntimeState, error) {
-	out, err := r.run(ctx, "", "state", id)
-	if err != nil {
-		return RuntimeState{}, err
-	}
-	var st RuntimeState
-	if err := json.Unmarshal(out, &st); err != nil {
-		return RuntimeState{}, fmt.Errorf("%s state %s: parse: %w", r.Handler, id, err)
-	}
-	return st, nil
+// ExecOptions are the flags of `<runtime> exec`.
+type ExecOptions struct {
+	PidFile string
+	// Detach with TTY makes the runtime send the terminal's master end
+	// over ConsoleSocket and exit, leaving the command running.
+	Detach, TTY   bool
+	ConsoleSocket string
 }
 
-// globalArgs are the flags every call of this handler gets.
-func (r *Runtime) globalArgs() []string {
+// ExecCommand is `<runtime> exec` of cmd in the container, not started:
+// the caller wires its stdio and waits for it.
+func (r *Runtime) ExecCommand(id string, o ExecOptions, cmd []string) *exec.Cmd {
+	args := append(r.GlobalArgs(), "exec")
+	if o.Detach {
+		args = append(args, "--detach")
+	}
+	if o.TTY {
+		args = append(args, "--tty")
+	}
+	if o.ConsoleSocket != "" {
+		args = append(args, "--console-socket", o.ConsoleSocket)
+	}
+	if o.PidFile != "" {
+		args = append(args, "--pid-file", o.PidFile)
+	}
+	return exec.Command(r.Path, append(append(args, id), cmd...)...)
+}
+
+// GlobalArgs are the flags every call of this handler gets (conmon passes
+// them on to the runtime it runs).
+func (r *Runtime) GlobalArgs() []string {
 	return append([]string{"--root", r.Root}, r.Args...)
 }
 
@@ -146,7 +164,7 @@ func (r *Runtime) runStdin(ctx context.Context, stdin []byte, args ...string) ([
 }
 
 func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args ...string) ([]byte, error) {
-	global := r.globalArgs()
+	global := r.GlobalArgs()
 	if logFile != "" {
 		global = append(global, "--log", logFile, "--log-format", "json")
 	}

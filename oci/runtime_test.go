@@ -40,8 +40,8 @@ func fakeRuntime(t *testing.T, msg string) *Runtime {
 func TestRuntimeErrors(t *testing.T) {
 	ctx := context.Background()
 	gone := fakeRuntime(t, "container does not exist")
-	if _, err := gone.State(ctx, "x"); !errors.Is(err, ErrNotExist) {
-		t.Fatalf("state of an unknown container: %v; want ErrNotExist", err)
+	if err := gone.Kill(ctx, "x", 15, false); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("kill of an unknown container: %v; want ErrNotExist", err)
 	}
 	if err := gone.Delete(ctx, "x", true); err != nil {
 		t.Fatalf("deleting an unknown container must succeed: %v", err)

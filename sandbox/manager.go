@@ -2,9 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,11 +11,11 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
-	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/spec"
 )
 
 const bucket = "sandboxes"
@@ -30,24 +27,25 @@ type PodContainers interface {
 	RemovePodContainers(ctx context.Context, sandboxID string) error
 }
 
-// Options is what the manager needs from berth's configuration.
+// Options is what the sandbox manager is made of.
 type Options struct {
 	RunRoot      string
 	CgroupDriver string
 	Pause        config.PauseConfig
 	ShmSize      int64
-	Runtimes     oci.Runtimes
-	// Cgroups is what the host's cgroups offer, probed once at start-up.
-	Cgroups *cgroups.Host
+	Runtimes     *oci.Runtimes
+	// Host is what the host offers, probed once at start-up: its cgroups
+	// and the lowest OOM score the runtime may set.
+	Host       *spec.Host
+	DB         *store.Store
+	Network    *cni.Manager
+	Containers PodContainers
 }
 
 // Manager owns every pod sandbox of the node.
 type Manager struct {
-	opts       Options
-	db         *store.Store
-	cni        *cni.Manager
-	names      *names.Registry
-	containers PodContainers
+	opts  Options
+	names *names.Registry
 
 	mu        sync.RWMutex // guards sandboxes; never held across slow work
 	sandboxes map[string]*Sandbox
@@ -55,11 +53,11 @@ type Manager struct {
 
 // NewManager loads the sandboxes a previous run left and rolls back those
 // it left half-created.
-func NewManager(ctx context.Context, opts Options, db *store.Store, net *cni.Manager) (*Manager, error) {
-	if opts.Cgroups == nil {
-		return nil, fmt.Errorf("sandbox manager: no cgroup host facts (cgroups.Probe)")
+func NewManager(ctx context.Context, opts Options) (*Manager, error) {
+	if opts.Host == nil || opts.Runtimes == nil || opts.DB == nil || opts.Network == nil || opts.Containers == nil {
+		return nil, fmt.Errorf("sandbox manager: host facts, runtimes, store, network and containers are all needed")
 	}
-	m := &Manager{opts: opts, db: db, cni: net, names: names.New(), sandboxes: map[string]*Sandbox{}}
+	m := &Manager{opts: opts, names: names.New(), sandboxes: map[string]*Sandbox{}}
 	for _, d := range []string{m.nsDir(), m.sandboxesDir()} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, err
@@ -74,22 +72,9 @@ func NewManager(ctx context.Context, opts Options, db *store.Store, net *cni.Man
 	return m, nil
 }
 
-// SetContainers connects the container manager.
-func (m *Manager) SetContainers(c PodContainers) { m.containers = c }
-
 func (m *Manager) nsDir() string        { return filepath.Join(m.opts.RunRoot, "ns") }
 func (m *Manager) sandboxesDir() string { return filepath.Join(m.opts.RunRoot, "sandboxes") }
 func (m *Manager) pauseRootfs() string  { return filepath.Join(m.opts.RunRoot, "pause-rootfs") }
-
-// runtime returns the OCI runtime of a handler name ("" = the default)
-// and the handler's name.
-func (m *Manager) runtime(handler string) (*oci.Runtime, string, error) {
-	rt, err := m.opts.Runtimes.Get(handler)
-	if err != nil {
-		return nil, "", err
-	}
-	return rt, rt.Handler, nil
-}
 
 // Get finds a sandbox by ID or unique ID prefix.
 func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
@@ -100,6 +85,15 @@ func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
 		return nil, err
 	}
 	return sb, nil
+}
+
+// Status returns the record of a sandbox.
+func (m *Manager) Status(idOrPrefix string) (Record, error) {
+	sb, err := m.Get(idOrPrefix)
+	if err != nil {
+		return Record{}, err
+	}
+	return sb.Snapshot(), nil
 }
 
 // List returns a snapshot of every sandbox.
@@ -115,49 +109,29 @@ func (m *Manager) List() []Record {
 }
 
 func (m *Manager) save(rec Record) error {
-	return m.db.Put(bucket, rec.ID, rec)
-}
-
-func newID() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return m.opts.DB.Put(bucket, rec.ID, rec)
 }
 
 // restore loads the records of a previous run. A sandbox whose pause
 // process is gone is not ready; one left half-created is rolled back.
 func (m *Manager) restore(ctx context.Context) error {
-	var recs []Record
-	err := m.db.ForEach(bucket, func(key string, data []byte) error {
-		var rec Record
-		if err := json.Unmarshal(data, &rec); err != nil {
-			logrus.WithError(err).WithField("sandbox", key).Warn("unreadable sandbox record; dropping it")
-			return nil
-		}
-		recs = append(recs, rec)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("load sandboxes: %w", err)
-	}
-	for _, rec := range recs {
-		log := logrus.WithField("sandbox", rec.ID)
-		if !rec.Complete {
-			log.Info("rolling back a sandbox left half-created")
+	return store.Recover(m.opts.DB, bucket, "sandbox",
+		func(rec Record) error {
 			m.release(ctx, &rec)
-			if err := m.destroy(&rec); err != nil {
-				log.WithError(err).Warn("rolling back a half-created sandbox")
+			return m.destroy(&rec)
+		},
+		func(rec Record) {
+			if rec.State == Ready && !m.pauseAlive(&rec) {
+				rec.State = NotReady
+				if err := m.save(rec); err != nil {
+					logrus.WithError(err).WithField("sandbox", rec.ID).Warn("saving sandbox state")
+				}
 			}
-			continue
-		}
-		if rec.State == Ready && !m.pauseAlive(&rec) {
-			rec.State = NotReady
-			if err := m.save(rec); err != nil {
-				log.WithError(err).Warn("saving sandbox state")
+			if rec.CgroupParent == "" {
+				// A record from before the parent was kept resolved.
+				rec.CgroupParent, _ = oci.CgroupParent(m.opts.CgroupDriver, rec.Config.CgroupParent)
 			}
-		}
-		m.sandboxes[rec.ID] = &Sandbox{rec: rec}
-		m.names.Restore(rec.Config.FullName(), rec.ID)
-	}
-	return nil
+			m.sandboxes[rec.ID] = &Sandbox{rec: rec}
+			m.names.Restore(rec.Config.FullName(), rec.ID)
+		})
 }

@@ -8,8 +8,6 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
-
-	"github.com/berth-dev/berth/oci"
 )
 
 // The pause process: a static program (Debian's catatonit -P by default)
@@ -37,7 +35,8 @@ func preparePauseRootfs(dir string) error {
 }
 
 // pauseSpec is the OCI spec of a pod's pause process.
-func pauseSpec(rec *Record, rootfs string, command []string, hostname string) (*rspec.Spec, error) {
+// oomScoreAdj is pauseOOMScore clamped to what the runtime may set.
+func pauseSpec(rec *Record, rootfs string, command []string, hostname string, oomScoreAdj int) (*rspec.Spec, error) {
 	cfg := &rec.Config
 	g, err := generate.New("linux")
 	if err != nil {
@@ -54,7 +53,7 @@ func pauseSpec(rec *Record, rootfs string, command []string, hostname string) (*
 	g.ClearProcessCapabilities()
 	g.Config.Linux.Seccomp = nil // runtime-tools' own profile; pause needs none
 	g.SetProcessNoNewPrivileges(true)
-	g.SetProcessOOMScoreAdj(oci.ClampOOMScoreAdj(pauseOOMScore))
+	g.SetProcessOOMScoreAdj(oomScoreAdj)
 	g.SetLinuxCgroupsPath(rec.CgroupsPath)
 	for k, v := range cfg.Sysctls {
 		g.AddLinuxSysctl(strings.ReplaceAll(k, "/", "."), v)

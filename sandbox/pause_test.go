@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/berth-dev/berth/oci"
 )
 
 var pauseCommand = []string{"/usr/bin/catatonit", "-P"}
+
+// testPauseOOMScore is the clamped OOM score the tests' pause gets: a
+// host where berth may not go below -500.
+const testPauseOOMScore = -500
 
 func testPauseSpec(t *testing.T, ns Namespaces, sysctls map[string]string) *rspec.Spec {
 	t.Helper()
@@ -23,7 +25,7 @@ func testPauseSpec(t *testing.T, ns Namespaces, sysctls map[string]string) *rspe
 	if ns.HostNetwork {
 		rec.NetNS = ""
 	}
-	spec, err := pauseSpec(rec, "/var/lib/berth/pause", pauseCommand, "web-0")
+	spec, err := pauseSpec(rec, "/var/lib/berth/pause", pauseCommand, "web-0", testPauseOOMScore)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +67,8 @@ func TestPauseSpecProcess(t *testing.T) {
 	if !p.NoNewPrivileges {
 		t.Error("NoNewPrivileges is off")
 	}
-	if want := oci.ClampOOMScoreAdj(-998); p.OOMScoreAdj == nil || *p.OOMScoreAdj != want || *p.OOMScoreAdj < -998 {
-		t.Errorf("OOMScoreAdj = %v; want %d", p.OOMScoreAdj, want)
+	if p.OOMScoreAdj == nil || *p.OOMScoreAdj != testPauseOOMScore {
+		t.Errorf("OOMScoreAdj = %v; want %d", p.OOMScoreAdj, testPauseOOMScore)
 	}
 	if got := spec.Linux.CgroupsPath; got != "/kubepods/pod1/berth-abc123" {
 		t.Errorf("cgroupsPath = %q", got)

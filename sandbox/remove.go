@@ -20,10 +20,8 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
-	if m.containers != nil {
-		if err := m.containers.RemovePodContainers(ctx, sb.ID()); err != nil {
-			return fmt.Errorf("remove containers of the pod: %w", err)
-		}
+	if err := m.opts.Containers.RemovePodContainers(ctx, sb.ID()); err != nil {
+		return fmt.Errorf("remove containers of the pod: %w", err)
 	}
 	rec := sb.Snapshot()
 	if err := m.release(ctx, &rec); err != nil {
@@ -52,5 +50,5 @@ func (m *Manager) destroy(rec *Record) error {
 	if err := os.RemoveAll(rec.Dir); err != nil {
 		return fmt.Errorf("remove sandbox dir: %w", err)
 	}
-	return m.db.Delete(bucket, rec.ID)
+	return m.opts.DB.Delete(bucket, rec.ID)
 }

@@ -8,17 +8,22 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/spec"
 )
 
 // UpdateResources applies pod-level resources to the pod's cgroup parent
-// (the cgroup kubelet made for the pod), with either cgroup driver. res
-// must hold only what the host can set: oci.LinuxResources leaves the rest
-// out. A pod without a cgroup parent of its own has no pod cgroup to
-// change.
-func (m *Manager) UpdateResources(id string, res *rspec.LinuxResources) error {
+// (the cgroup kubelet made for the pod), with either cgroup driver, leaving
+// out what the host cannot set. A pod without a cgroup parent of its own
+// has no pod cgroup to change.
+func (m *Manager) UpdateResources(id string, r spec.Resources) error {
 	sb, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	res, err := m.opts.Host.LinuxResources(r, logrus.WithField("sandbox", sb.ID()))
 	if err != nil {
 		return err
 	}
@@ -30,7 +35,7 @@ func (m *Manager) UpdateResources(id string, res *rspec.LinuxResources) error {
 	if err != nil {
 		return invalidf("pod %s: cgroup parent: %v", id, err)
 	}
-	return updateCgroup(m.opts.Cgroups, path, res)
+	return updateCgroup(m.opts.Host.Cgroups, path, res)
 }
 
 // updateCgroup writes res to the cgroup at path (inside each hierarchy).

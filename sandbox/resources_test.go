@@ -7,12 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sirupsen/logrus"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/internal/cgroups"
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/spec"
 )
 
 const podID = "pod1abcdef"
@@ -33,19 +30,19 @@ var (
 
 // podResize is a pod-level resize as kubelet sends it, with a hugepage
 // limit for a host that may have no hugetlb controller.
-var podResize = &runtimeapi.LinuxContainerResources{
-	CpuShares:          512,
-	CpuQuota:           50000,
-	CpuPeriod:          100000,
-	MemoryLimitInBytes: 256 << 20,
-	HugepageLimits:     []*runtimeapi.HugepageLimit{{PageSize: "2MB", Limit: 0}},
+var podResize = spec.Resources{
+	CPUShares:   512,
+	CPUQuota:    50000,
+	CPUPeriod:   100000,
+	MemoryLimit: 256 << 20,
+	Hugepages:   []spec.HugepageLimit{{PageSize: "2MB", Limit: 0}},
 }
 
 // podManager is a manager holding one pod whose cgroup parent is parent.
 func podManager(driver, parent string, host *cgroups.Host) *Manager {
 	rec := Record{ID: podID, Config: Config{Name: "web", Namespace: "default", UID: "1", CgroupParent: parent}}
 	return &Manager{
-		opts:      Options{CgroupDriver: driver, Cgroups: host},
+		opts:      Options{CgroupDriver: driver, Host: &spec.Host{Cgroups: host}},
 		sandboxes: map[string]*Sandbox{podID: {rec: rec}},
 	}
 }
@@ -86,11 +83,7 @@ func wantFiles(t *testing.T, dir string, files map[string]string) {
 
 func updatePod(t *testing.T, m *Manager) error {
 	t.Helper()
-	res, err := oci.LinuxResources(podResize, m.opts.Cgroups, logrus.WithField("sandbox", podID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m.UpdateResources(podID, res)
+	return m.UpdateResources(podID, podResize)
 }
 
 func TestUpdateResourcesV1(t *testing.T) {

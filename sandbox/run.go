@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/undo"
@@ -26,45 +27,59 @@ const runtimeTimeout = 2 * time.Minute
 // retries with the same name, and the retry waits for this sandbox and gets
 // it, instead of an error or a second sandbox.
 func (m *Manager) Run(ctx context.Context, cfg Config) (string, error) {
-	if err := m.validate(&cfg); err != nil {
+	r, err := m.resolve(&cfg)
+	if err != nil {
 		return "", err
 	}
-	id := newID()
+	id := ids.New()
 	return m.names.Create(ctx, cfg.FullName(), id, func(ctx context.Context) error {
-		return m.create(ctx, id, cfg)
+		return m.create(ctx, id, cfg, r)
 	})
 }
 
-func (m *Manager) validate(cfg *Config) error {
+// resolved is what Run resolves of a config once, before anything is made.
+type resolved struct {
+	runtime      *oci.Runtime
+	cgroupParent string
+}
+
+// resolve checks a config and resolves its runtime handler and cgroup
+// parent.
+func (m *Manager) resolve(cfg *Config) (resolved, error) {
 	if cfg.Name == "" || cfg.Namespace == "" || cfg.UID == "" {
-		return invalidf("metadata needs a name, a namespace and a uid (got name=%q namespace=%q uid=%q)", cfg.Name, cfg.Namespace, cfg.UID)
+		return resolved{}, invalidf("metadata needs a name, a namespace and a uid (got name=%q namespace=%q uid=%q)", cfg.Name, cfg.Namespace, cfg.UID)
 	}
 	if len(cfg.Hostname) > 64 {
-		return invalidf("hostname %q is longer than 64 characters", cfg.Hostname)
+		return resolved{}, invalidf("hostname %q is longer than 64 characters", cfg.Hostname)
 	}
-	if _, _, err := m.runtime(cfg.RuntimeHandler); err != nil {
-		return err
+	rt, err := m.opts.Runtimes.Get(cfg.RuntimeHandler)
+	if err != nil {
+		return resolved{}, err
 	}
-	if _, err := oci.CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, "x"); err != nil {
-		return err
+	parent, err := oci.CgroupParent(m.opts.CgroupDriver, cfg.CgroupParent)
+	if err != nil {
+		return resolved{}, err
 	}
-	return checkSysctls(cfg.Sysctls, cfg.Namespaces)
+	if err := checkSysctls(cfg.Sysctls, cfg.Namespaces); err != nil {
+		return resolved{}, err
+	}
+	return resolved{runtime: rt, cgroupParent: parent}, nil
 }
 
 // create does the work of Run. Each step that makes something pushes its
 // undo; a failure runs them all, so nothing is left behind.
-func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error) {
+func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved) (err error) {
 	log := logrus.WithField("sandbox", id)
-	rt, handler, _ := m.runtime(cfg.RuntimeHandler) // validated
-	cgroups, _ := oci.CgroupsPath(m.opts.CgroupDriver, cfg.CgroupParent, id)
+	rt := r.runtime
 	rec := Record{
-		ID:          id,
-		Config:      cfg,
-		Handler:     handler,
-		CreatedAt:   time.Now(),
-		State:       NotReady,
-		Dir:         filepath.Join(m.sandboxesDir(), id),
-		CgroupsPath: cgroups,
+		ID:           id,
+		Config:       cfg,
+		Handler:      rt.Handler,
+		CreatedAt:    time.Now(),
+		State:        NotReady,
+		Dir:          filepath.Join(m.sandboxesDir(), id),
+		CgroupParent: r.cgroupParent,
+		CgroupsPath:  oci.CgroupsPath(m.opts.CgroupDriver, r.cgroupParent, id),
 	}
 	if !cfg.Namespaces.HostNetwork {
 		rec.NetNS = filepath.Join(m.nsDir(), id)
@@ -85,7 +100,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error)
 	if err := m.save(rec); err != nil {
 		return err
 	}
-	u.Push("delete record", func() error { return m.db.Delete(bucket, id) })
+	u.Push("delete record", func() error { return m.opts.DB.Delete(bucket, id) })
 	if err := os.MkdirAll(rec.Dir, 0o711); err != nil {
 		return err
 	}
@@ -97,12 +112,12 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error)
 		}
 		u.Push("unpin netns", func() error { return unpinNS(rec.NetNS) })
 		pod := cniPod(&rec)
-		att, err := m.cni.Attach(ctx, pod) // undoes itself on failure
+		att, err := m.opts.Network.Attach(ctx, pod) // undoes itself on failure
 		if err != nil {
 			return err
 		}
 		rec.Network = att
-		u.Push("CNI DEL", func() error { return m.cni.Detach(pod, att.Network) })
+		u.Push("CNI DEL", func() error { return m.opts.Network.Detach(pod, att.Network) })
 	}
 	if err := writePodFiles(&rec); err != nil {
 		return err
@@ -118,7 +133,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config) (err error)
 	if err != nil {
 		return err
 	}
-	spec, err := pauseSpec(&rec, m.pauseRootfs(), m.opts.Pause.Command, hostname)
+	spec, err := pauseSpec(&rec, m.pauseRootfs(), m.opts.Pause.Command, hostname, m.opts.Host.ClampOOMScoreAdj(pauseOOMScore))
 	if err != nil {
 		return err
 	}

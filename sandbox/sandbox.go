@@ -1,28 +1,14 @@
-// Package sandbox runs pod sandboxes: the pinned network namespace, CNI, the
-// pause process holding the pod's other namespaces, the pod's hostname,
-// hosts, resolv.conf and /dev/shm, and the record that lets berth find all of
-// it again after a restart.
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/spec"
 )
-
-// Errors callers map to status codes.
-var (
-	ErrInvalid  = errors.New("invalid sandbox config")
-	ErrNotFound = errors.New("pod sandbox not found")
-)
-
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
-}
 
 // State is a sandbox's CRI state.
 type State string
@@ -99,17 +85,24 @@ type Record struct {
 	// incomplete by a crash is rolled back at start-up.
 	Complete bool `json:"complete"`
 
-	Dir         string         `json:"dir"`             // hostname, hosts, resolv.conf, the pause bundle
-	NetNS       string         `json:"netns,omitempty"` // pinned network namespace; "" for host network
-	Network     cni.Attachment `json:"network"`         // CNI network and IPs; Network "" when not attached
-	CgroupsPath string         `json:"cgroups_path"`
-	ShmPath     string         `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
-	PausePID    int            `json:"pause_pid,omitempty"`
-	PauseStart  uint64         `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
+	Dir     string         `json:"dir"`             // hostname, hosts, resolv.conf, the pause bundle
+	NetNS   string         `json:"netns,omitempty"` // pinned network namespace; "" for host network
+	Network cni.Attachment `json:"network"`         // CNI network and IPs; Network "" when not attached
+	// CgroupParent is the config's cgroup parent resolved for the driver
+	// (oci.CgroupParent): the pod's containers' cgroups go under it too.
+	CgroupParent string `json:"cgroup_parent,omitempty"`
+	CgroupsPath  string `json:"cgroups_path"`
+	ShmPath      string `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
+	PausePID     int    `json:"pause_pid,omitempty"`
+	PauseStart   uint64 `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
 	// PauseNS are the pinned namespaces of the pause process that the
 	// pod's containers join, by kind ("ipc", "uts", "pid", "user").
 	PauseNS map[string]string `json:"pause_ns,omitempty"`
 }
+
+// RecordID and IsComplete make a Record recoverable (store.Recover).
+func (r Record) RecordID() string { return r.ID }
+func (r Record) IsComplete() bool { return r.Complete }
 
 // Sandbox is one pod sandbox in memory.
 type Sandbox struct {
@@ -162,6 +155,26 @@ func (r *Record) NamespacePaths() map[string]string {
 		paths[kind] = fmt.Sprintf("/proc/%d/ns/%s", r.PausePID, kind)
 	}
 	return paths
+}
+
+// ContainerPod is what the spec of a container of the pod needs of it.
+func (r *Record) ContainerPod() spec.Pod {
+	ns := r.Config.Namespaces
+	return spec.Pod{
+		ID:             r.ID,
+		NetNS:          r.NetNS,
+		Namespaces:     r.NamespacePaths(),
+		HostNetwork:    ns.HostNetwork,
+		HostIPC:        ns.HostIPC,
+		HostPID:        ns.HostPID,
+		SharedPID:      ns.SharedPID,
+		UserNS:         ns.UserNS != nil,
+		HostnamePath:   r.HostnamePath(),
+		HostsPath:      r.HostsPath(),
+		ResolvConfPath: r.ResolvConfPath(),
+		ShmPath:        r.ShmPath,
+		Privileged:     r.Config.Privileged,
+	}
 }
 
 // PrimaryIP is the pod's first IP, or "".

@@ -25,10 +25,8 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
-	if m.containers != nil {
-		if err := m.containers.StopPodContainers(ctx, sb.ID()); err != nil {
-			return fmt.Errorf("stop containers of the pod: %w", err)
-		}
+	if err := m.opts.Containers.StopPodContainers(ctx, sb.ID()); err != nil {
+		return fmt.Errorf("stop containers of the pod: %w", err)
 	}
 	rec := sb.Snapshot()
 	err = m.release(ctx, &rec)
@@ -55,12 +53,12 @@ func (m *Manager) release(ctx context.Context, rec *Record) error {
 	if network == "" && !rec.Complete && rec.NetNS != "" {
 		// A crash between CNI ADD and saving its result: detach from the
 		// network ADD ran on, which libcni's cache remembers.
-		if list, err := m.cni.Network(); err == nil {
+		if list, err := m.opts.Network.Network(); err == nil {
 			network = list.Name
 		}
 	}
 	if network != "" {
-		if err := m.cni.Detach(cniPod(rec), network); err != nil {
+		if err := m.opts.Network.Detach(cniPod(rec), network); err != nil {
 			errs = append(errs, err)
 		} else {
 			rec.Network.Network = ""
@@ -77,7 +75,7 @@ func (m *Manager) release(ctx context.Context, rec *Record) error {
 func (m *Manager) stopPause(rec *Record) error {
 	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
 	defer cancel()
-	rt, _, rerr := m.runtime(rec.Handler)
+	rt, rerr := m.opts.Runtimes.Get(rec.Handler)
 	if m.pauseAlive(rec) {
 		if rerr != nil || rt.Kill(ctx, rec.ID, syscall.SIGKILL, false) != nil {
 			// The runtime lost track of it (or its handler is no longer

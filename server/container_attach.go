@@ -5,7 +5,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/container"
 )
 
 // Attach returns a single-use URL at which the client attaches to a running
@@ -18,9 +18,9 @@ func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*ru
 }
 
 // runningContainer checks a streaming request's container exists and runs.
-func (s *Server) runningContainer(id string) (oci.Record, error) {
+func (s *Server) runningContainer(id string) (container.Record, error) {
 	if id == "" {
-		return oci.Record{}, invalid("container ID is required")
+		return container.Record{}, invalid("container ID is required")
 	}
 	rec, err := s.containers.Running(id)
 	return rec, toStatus(err)

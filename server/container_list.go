@@ -6,7 +6,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/container"
 )
 
 // ListContainers lists the containers that match the filter (ID or ID
@@ -18,27 +18,26 @@ func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContain
 func (s *Server) listContainers(f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
 	out := []*runtimeapi.Container{}
 	for _, rec := range s.containers.List() {
-		cfg := rec.CRIConfig()
-		if !containerMatches(&rec, cfg, f) {
+		if !containerMatches(&rec, f) {
 			continue
 		}
 		out = append(out, &runtimeapi.Container{
 			Id:           rec.ID,
 			PodSandboxId: rec.SandboxID,
-			Metadata:     cfg.GetMetadata(),
+			Metadata:     criContainerMetadata(&rec.Config),
 			Image:        &runtimeapi.ImageSpec{Image: rec.Image},
 			ImageRef:     rec.ImageRef,
 			ImageId:      rec.ImageID,
 			State:        criContainerState(rec.State),
 			CreatedAt:    rec.CreatedAt.UnixNano(),
-			Labels:       cfg.GetLabels(),
-			Annotations:  cfg.GetAnnotations(),
+			Labels:       rec.Config.Labels,
+			Annotations:  rec.Config.Annotations,
 		})
 	}
 	return out
 }
 
-func containerMatches(rec *oci.Record, cfg *runtimeapi.ContainerConfig, f *runtimeapi.ContainerFilter) bool {
+func containerMatches(rec *container.Record, f *runtimeapi.ContainerFilter) bool {
 	if f == nil {
 		return true
 	}
@@ -51,5 +50,5 @@ func containerMatches(rec *oci.Record, cfg *runtimeapi.ContainerConfig, f *runti
 	if st := f.GetState(); st != nil && st.GetState() != criContainerState(rec.State) {
 		return false
 	}
-	return labelsMatch(cfg.GetLabels(), f.GetLabelSelector())
+	return labelsMatch(rec.Config.Labels, f.GetLabelSelector())
 }

@@ -5,7 +5,8 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/internal/cgroups"
 )
 
 // ContainerStats reports a container's CPU and memory use from its cgroup.
@@ -14,17 +15,17 @@ func (s *Server) ContainerStats(ctx context.Context, req *runtimeapi.ContainerSt
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &runtimeapi.ContainerStatsResponse{Stats: criContainerStats(&rec, rec.CRIConfig(), st)}, nil
+	return &runtimeapi.ContainerStatsResponse{Stats: criContainerStats(&rec, st)}, nil
 }
 
-func criContainerStats(rec *oci.Record, cfg *runtimeapi.ContainerConfig, st oci.Stats) *runtimeapi.ContainerStats {
+func criContainerStats(rec *container.Record, st cgroups.Stats) *runtimeapi.ContainerStats {
 	ts := st.Timestamp.UnixNano()
 	return &runtimeapi.ContainerStats{
 		Attributes: &runtimeapi.ContainerAttributes{
 			Id:          rec.ID,
-			Metadata:    cfg.GetMetadata(),
-			Labels:      cfg.GetLabels(),
-			Annotations: cfg.GetAnnotations(),
+			Metadata:    criContainerMetadata(&rec.Config),
+			Labels:      rec.Config.Labels,
+			Annotations: rec.Config.Annotations,
 		},
 		Cpu: &runtimeapi.CpuUsage{
 			Timestamp:            ts,

@@ -14,11 +14,10 @@ func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListCon
 	filter := &runtimeapi.ContainerFilter{Id: f.GetId(), PodSandboxId: f.GetPodSandboxId(), LabelSelector: f.GetLabelSelector()}
 	out := []*runtimeapi.ContainerStats{}
 	for _, rec := range s.containers.List() {
-		cfg := rec.CRIConfig()
-		if !containerMatches(&rec, cfg, filter) {
+		if !containerMatches(&rec, filter) {
 			continue
 		}
-		out = append(out, criContainerStats(&rec, cfg, s.containers.CgroupStats(&rec)))
+		out = append(out, criContainerStats(&rec, s.containers.CgroupStats(&rec)))
 	}
 	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
 }

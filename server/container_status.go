@@ -5,21 +5,20 @@ import (
 	"encoding/json"
 	"path/filepath"
 
-	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/spec"
 )
 
 // ContainerStatus reports a container's state, times, exit, image, mounts,
 // log path, resources and stop signal; verbose adds its pid and spec
 // location.
 func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
-	c, err := s.containers.Get(req.GetContainerId())
+	rec, err := s.containers.Status(req.GetContainerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	rec := c.Snapshot()
 	resp := &runtimeapi.ContainerStatusResponse{Status: containerStatus(rec)}
 	if req.GetVerbose() {
 		info, err := json.Marshal(map[string]any{
@@ -35,11 +34,11 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 }
 
 // containerStatus is the CRI status of a container's record.
-func containerStatus(rec oci.Record) *runtimeapi.ContainerStatus {
-	cfg := rec.CRIConfig()
+func containerStatus(rec container.Record) *runtimeapi.ContainerStatus {
+	cfg := &rec.Config
 	st := &runtimeapi.ContainerStatus{
 		Id:          rec.ID,
-		Metadata:    cfg.GetMetadata(),
+		Metadata:    criContainerMetadata(cfg),
 		State:       criContainerState(rec.State),
 		CreatedAt:   rec.CreatedAt.UnixNano(),
 		Image:       &runtimeapi.ImageSpec{Image: rec.Image},
@@ -48,11 +47,11 @@ func containerStatus(rec oci.Record) *runtimeapi.ContainerStatus {
 		ExitCode:    rec.ExitCode,
 		Reason:      rec.Reason,
 		Message:     rec.Message,
-		Labels:      cfg.GetLabels(),
-		Annotations: cfg.GetAnnotations(),
-		Mounts:      statusMounts(cfg.GetMounts(), rec.ImageVolumes),
+		Labels:      cfg.Labels,
+		Annotations: cfg.Annotations,
+		Mounts:      statusMounts(cfg.Mounts, rec.ImageVolumes),
 		LogPath:     rec.LogPath,
-		StopSignal:  oci.CRIStopSignal(rec.StopSignal),
+		StopSignal:  criStopSignal(rec.StopSignal),
 		User: &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{
 			Uid: int64(rec.User.UID), Gid: int64(rec.User.GID), SupplementalGroups: int64s(rec.User.Groups),
 		}},
@@ -63,27 +62,29 @@ func containerStatus(rec oci.Record) *runtimeapi.ContainerStatus {
 	if !rec.FinishedAt.IsZero() {
 		st.FinishedAt = rec.FinishedAt.UnixNano()
 	}
-	if res := rec.CRIResources(); res != nil {
-		st.Resources = &runtimeapi.ContainerResources{Linux: res}
+	if res := rec.Resources; res != nil {
+		st.Resources = &runtimeapi.ContainerResources{Linux: criResources(res)}
 	}
 	return st
 }
 
-// statusMounts are the container's CRI mounts as ContainerStatus reports
-// them: an image volume names the image it mounted by ID (as CRI-O does),
-// so kubelet's ImageStatus of it finds that image even if its tag moved.
-func statusMounts(mounts []*runtimeapi.Mount, vols []oci.ImageVolume) []*runtimeapi.Mount {
+func criContainerMetadata(cfg *container.Config) *runtimeapi.ContainerMetadata {
+	return &runtimeapi.ContainerMetadata{Name: cfg.Name, Attempt: cfg.Attempt}
+}
+
+// statusMounts are the container's mounts as ContainerStatus reports them:
+// an image volume names the image it mounted by ID (as CRI-O does), so
+// kubelet's ImageStatus of it finds that image even if its tag moved.
+func statusMounts(mounts []spec.Mount, vols []container.ImageVolume) []*runtimeapi.Mount {
 	out := make([]*runtimeapi.Mount, len(mounts))
 	for i, m := range mounts {
-		out[i] = m
-		if m.GetImage().GetImage() == "" {
+		out[i] = criMount(&m)
+		if !m.IsImage() {
 			continue
 		}
 		for _, v := range vols {
-			if filepath.Clean(v.ContainerPath) == filepath.Clean(m.GetContainerPath()) {
-				m = proto.Clone(m).(*runtimeapi.Mount)
-				m.Image.Image = v.ImageID
-				out[i] = m
+			if filepath.Clean(v.ContainerPath) == filepath.Clean(m.ContainerPath) {
+				out[i].Image.Image = v.ImageID
 				break
 			}
 		}
@@ -91,13 +92,62 @@ func statusMounts(mounts []*runtimeapi.Mount, vols []oci.ImageVolume) []*runtime
 	return out
 }
 
-func criContainerState(s oci.State) runtimeapi.ContainerState {
+func criMount(m *spec.Mount) *runtimeapi.Mount {
+	out := &runtimeapi.Mount{
+		ContainerPath:     m.ContainerPath,
+		HostPath:          m.HostPath,
+		Readonly:          m.Readonly,
+		RecursiveReadOnly: m.RecursiveReadOnly,
+		SelinuxRelabel:    m.SELinuxRelabel,
+		UidMappings:       criIDMappings(m.UIDMappings),
+		GidMappings:       criIDMappings(m.GIDMappings),
+		ImageSubPath:      m.ImageSubPath,
+	}
+	switch m.Propagation {
+	case spec.PropagationHostToContainer:
+		out.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+	case spec.PropagationBidirectional:
+		out.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+	}
+	if m.IsImage() {
+		out.Image = &runtimeapi.ImageSpec{Image: m.Image, UserSpecifiedImage: m.UserSpecifiedImage}
+	}
+	return out
+}
+
+func criIDMappings(in []spec.IDMapping) []*runtimeapi.IDMapping {
+	var out []*runtimeapi.IDMapping
+	for _, m := range in {
+		out = append(out, &runtimeapi.IDMapping{ContainerId: m.ContainerID, HostId: m.HostID, Length: m.Size})
+	}
+	return out
+}
+
+func criResources(r *spec.Resources) *runtimeapi.LinuxContainerResources {
+	out := &runtimeapi.LinuxContainerResources{
+		CpuPeriod:              r.CPUPeriod,
+		CpuQuota:               r.CPUQuota,
+		CpuShares:              r.CPUShares,
+		MemoryLimitInBytes:     r.MemoryLimit,
+		MemorySwapLimitInBytes: r.MemorySwapLimit,
+		OomScoreAdj:            r.OOMScoreAdj,
+		CpusetCpus:             r.CpusetCpus,
+		CpusetMems:             r.CpusetMems,
+		Unified:                r.Unified,
+	}
+	for _, h := range r.Hugepages {
+		out.HugepageLimits = append(out.HugepageLimits, &runtimeapi.HugepageLimit{PageSize: h.PageSize, Limit: h.Limit})
+	}
+	return out
+}
+
+func criContainerState(s container.State) runtimeapi.ContainerState {
 	switch s {
-	case oci.Created:
+	case container.Created:
 		return runtimeapi.ContainerState_CONTAINER_CREATED
-	case oci.Running:
+	case container.Running:
 		return runtimeapi.ContainerState_CONTAINER_RUNNING
-	case oci.Exited:
+	case container.Exited:
 		return runtimeapi.ContainerState_CONTAINER_EXITED
 	}
 	return runtimeapi.ContainerState_CONTAINER_UNKNOWN

@@ -11,7 +11,7 @@ func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.U
 	if req.GetLinux() == nil {
 		return nil, invalid("linux resources are required")
 	}
-	if err := s.containers.UpdateResources(ctx, req.GetContainerId(), req.GetLinux()); err != nil {
+	if err := s.containers.UpdateResources(ctx, req.GetContainerId(), specResources(req.GetLinux())); err != nil {
 		return nil, toStatus(err)
 	}
 	return &runtimeapi.UpdateContainerResourcesResponse{}, nil

@@ -7,9 +7,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
+	"github.com/berth-dev/berth/spec"
 )
 
 // toStatus turns an error of the packages below into a gRPC status, keeping
@@ -23,15 +25,17 @@ func toStatus(err error) error {
 	}
 	code := codes.Unknown
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, image.ErrNoProgress), errors.Is(err, oci.ErrTimeout):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, image.ErrNoProgress), errors.Is(err, container.ErrTimeout):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
-	case errors.Is(err, image.ErrInvalidReference), errors.Is(err, sandbox.ErrInvalid), errors.Is(err, oci.ErrInvalid):
+	case errors.Is(err, image.ErrInvalidReference), errors.Is(err, sandbox.ErrInvalid), errors.Is(err, container.ErrInvalid),
+		errors.Is(err, spec.ErrInvalid), errors.Is(err, oci.ErrInvalid):
 		code = codes.InvalidArgument
-	case errors.Is(err, image.ErrNotFound), errors.Is(err, sandbox.ErrNotFound), errors.Is(err, oci.ErrNotFound):
+	case errors.Is(err, image.ErrNotFound), errors.Is(err, sandbox.ErrNotFound), errors.Is(err, container.ErrNotFound):
 		code = codes.NotFound
-	case errors.Is(err, oci.ErrNotRunning), errors.Is(err, oci.ErrFailedPrecondition), errors.Is(err, image.ErrInUse):
+	case errors.Is(err, container.ErrNotRunning), errors.Is(err, container.ErrFailedPrecondition),
+		errors.Is(err, spec.ErrFailedPrecondition), errors.Is(err, image.ErrInUse):
 		code = codes.FailedPrecondition
 	case errors.Is(err, image.ErrBlocked):
 		code = codes.PermissionDenied

@@ -13,7 +13,7 @@ func (s *Server) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageReq
 	if ref == "" {
 		return nil, invalid("image reference is empty")
 	}
-	if err := s.images.Remove(ref); err != nil {
+	if err := s.images.Remove(ref, s.containers.InUse); err != nil {
 		return nil, toStatus(err)
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil

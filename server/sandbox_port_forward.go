@@ -9,7 +9,7 @@ import (
 // PortForward returns a single-use URL at which the client forwards TCP
 // ports into the pod's network namespace.
 func (s *Server) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
-	if _, err := s.sandboxes.Get(req.GetPodSandboxId()); err != nil {
+	if _, err := s.sandboxes.Status(req.GetPodSandboxId()); err != nil {
 		return nil, toStatus(err)
 	}
 	return s.stream.GetPortForward(req)

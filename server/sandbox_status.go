@@ -12,11 +12,10 @@ import (
 // PodSandboxStatus reports a pod's state, IPs and namespaces; verbose adds
 // the pause process, the netns path and the config it was made from.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
-	sb, err := s.sandboxes.Get(req.GetPodSandboxId())
+	rec, err := s.sandboxes.Status(req.GetPodSandboxId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	rec := sb.Snapshot()
 	resp := &runtimeapi.PodSandboxStatusResponse{Status: criSandboxStatus(&rec)}
 	if req.GetVerbose() {
 		info, err := json.Marshal(map[string]any{

@@ -18,11 +18,13 @@ import (
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
+	"github.com/berth-dev/berth/spec"
 )
 
 // Server implements the CRI RuntimeService and ImageService. RPCs not built
@@ -35,45 +37,42 @@ type Server struct {
 	cfg   *config.Config
 
 	db         *store.Store
-	cni        *cni.Manager
-	cgroups    *cgroups.Host
-	images     *image.Store
-	puller     *image.Puller
-	sandboxes  *sandbox.Manager
-	containers *oci.Manager
+	host       *spec.Host
+	runtimes   *oci.Runtimes
+	cni        Network
+	images     ImageStore
+	puller     ImagePuller
+	sandboxes  PodSandboxManager
+	containers ContainerManager
 	stream     *streamServer
 	grpc       *grpc.Server
 }
 
 // New builds the server for a validated configuration and the host's
-// cgroup facts (probed once, at start-up): it opens the metadata store
-// under the root and loads what a previous run left.
-func New(cfg *config.Config, host *cgroups.Host) (*Server, error) {
+// cgroup facts (probed once, at start-up): it probes the rest of the host,
+// opens the metadata store under the root, and wires the managers, which
+// load what a previous run left.
+func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
+	host, err := spec.Probe(cg, oci.MinOOMScoreAdj(cfg.Runtime.RestrictOOMScoreAdj))
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(filepath.Join(cfg.Root, "berth.db"))
 	if err != nil {
 		return nil, err
+	}
+	if err := migrateContainerRecords(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("translate container records: %w", err)
 	}
 	images, err := image.NewStore(filepath.Join(cfg.Root, "images"), db)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load image store: %w", err)
 	}
-	runtimes := oci.Runtimes{Handlers: cfg.Runtime.Handlers, Default: cfg.Runtime.DefaultHandler}
+	runtimes := oci.NewRuntimes(cfg.Runtime.Handlers, cfg.Runtime.DefaultHandler)
 	net := cni.NewManager(cfg.CNI, filepath.Join(cfg.Root, "cni"))
-	sandboxes, err := sandbox.NewManager(context.Background(), sandbox.Options{
-		RunRoot:      cfg.RunRoot,
-		CgroupDriver: cfg.CgroupDriver,
-		Pause:        cfg.Pause,
-		ShmSize:      cfg.Pod.ShmSize,
-		Runtimes:     runtimes,
-		Cgroups:      host,
-	}, db, net)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("load pod sandboxes: %w", err)
-	}
-	oci.RestrictOOMScoreAdj(cfg.Runtime.RestrictOOMScoreAdj)
-	containers, err := oci.NewManager(context.Background(), oci.Options{
+	containers, err := container.NewManager(context.Background(), container.Options{
 		Root:         cfg.Root,
 		RunRoot:      cfg.RunRoot,
 		CgroupDriver: cfg.CgroupDriver,
@@ -85,19 +84,35 @@ func New(cfg *config.Config, host *cgroups.Host) (*Server, error) {
 			SocketDir:  filepath.Join(cfg.RunRoot, "attach"),
 			LogLevel:   cfg.LogLevel,
 		},
-		Cgroups: host,
-	}, db, images)
+		Host:   host,
+		DB:     db,
+		Images: images,
+	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load containers: %w", err)
 	}
-	sandboxes.SetContainers(containers)
-	images.SetInUse(containers.InUse)
+	sandboxes, err := sandbox.NewManager(context.Background(), sandbox.Options{
+		RunRoot:      cfg.RunRoot,
+		CgroupDriver: cfg.CgroupDriver,
+		Pause:        cfg.Pause,
+		ShmSize:      cfg.Pod.ShmSize,
+		Runtimes:     runtimes,
+		Host:         host,
+		DB:           db,
+		Network:      net,
+		Containers:   containers,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load pod sandboxes: %w", err)
+	}
 	s := &Server{
 		cfg:        cfg,
 		db:         db,
+		host:       host,
+		runtimes:   runtimes,
 		cni:        net,
-		cgroups:    host,
 		images:     images,
 		puller:     image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
 		sandboxes:  sandboxes,

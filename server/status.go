@@ -6,7 +6,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/spec"
 )
 
 // Status reports whether the runtime and pod networking are ready. Networking
@@ -33,7 +33,7 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		if err != nil {
 			return nil, err
 		}
-		resp.Info = map[string]string{"config": string(cfg), "apparmor": apparmorState()}
+		resp.Info = map[string]string{"config": string(cfg), "apparmor": s.appArmorState()}
 	}
 	return resp, nil
 }
@@ -42,22 +42,25 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 // A feature is claimed when the runtime says it has it (probed once) and
 // berth implements it.
 func (s *Server) runtimeHandlers() []*runtimeapi.RuntimeHandler {
-	cfg := s.config()
 	features := func(name string) *runtimeapi.RuntimeHandlerFeatures {
-		f := oci.NewRuntime(name, cfg.Runtime.Handlers[name]).Features()
+		rt, err := s.runtimes.Get(name)
+		if err != nil {
+			return &runtimeapi.RuntimeHandlerFeatures{}
+		}
+		f := rt.Features()
 		return &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts, UserNamespaces: f.UserNamespaces}
 	}
-	handlers := []*runtimeapi.RuntimeHandler{{Name: "", Features: features(cfg.Runtime.DefaultHandler)}}
-	for _, name := range cfg.HandlerNames() {
+	handlers := []*runtimeapi.RuntimeHandler{{Name: "", Features: features("")}}
+	for _, name := range s.runtimes.Names() {
 		handlers = append(handlers, &runtimeapi.RuntimeHandler{Name: name, Features: features(name)})
 	}
 	return handlers
 }
 
-// apparmorState says in Status what AppArmor confinement pods can get here.
-func apparmorState() string {
-	if oci.AppArmorEnabled() {
-		return "enabled: RuntimeDefault uses " + oci.DefaultAppArmorProfile + " when loaded; Localhost profiles must be loaded"
+// appArmorState says in Status what AppArmor confinement pods can get here.
+func (s *Server) appArmorState() string {
+	if s.host.AppArmor.Enabled {
+		return "enabled: RuntimeDefault uses " + spec.DefaultAppArmorProfile + " when loaded; Localhost profiles must be loaded"
 	}
 	return "not enabled on this kernel: RuntimeDefault runs unconfined, Localhost profiles are refused"
 }

@@ -16,7 +16,7 @@ import (
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/berth-dev/berth/config"
-	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/container"
 )
 
 // streamServer serves exec, attach and port-forward over the SPDY and
@@ -139,7 +139,7 @@ func (r *streamRuntime) Exec(ctx context.Context, containerID string, cmd []stri
 	}
 	defer release()
 	err = r.s.containers.Exec(ctx, containerID, cmd, streams(in, out, errw, tty, resize))
-	var exit *oci.ExitError
+	var exit *container.ExitError
 	if errors.As(err, &exit) {
 		// The protocol carries the exit code back to the client this way.
 		return utilexec.CodeExitError{Err: err, Code: exit.Code}
@@ -153,13 +153,7 @@ func (r *streamRuntime) Attach(ctx context.Context, containerID string, in io.Re
 		return err
 	}
 	defer release()
-	c, err := r.s.containers.Get(containerID)
-	if err != nil {
-		return err
-	}
-	rec := c.Snapshot()
-	stdinOnce := rec.CRIConfig().GetStdinOnce()
-	return r.s.containers.Attach(ctx, containerID, stdinOnce, streams(in, out, errw, tty, resize))
+	return r.s.containers.Attach(ctx, containerID, streams(in, out, errw, tty, resize))
 }
 
 func (r *streamRuntime) PortForward(ctx context.Context, podSandboxID string, port int32, stream io.ReadWriteCloser) error {
@@ -171,15 +165,15 @@ func (r *streamRuntime) PortForward(ctx context.Context, podSandboxID string, po
 	return r.s.sandboxes.PortForward(ctx, podSandboxID, port, stream)
 }
 
-// streams adapts the library's stream ends to the oci package's.
-func streams(in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) oci.Streams {
-	s := oci.Streams{Stdin: in, Stdout: out, Stderr: errw, TTY: tty}
+// streams adapts the library's stream ends to the container package's.
+func streams(in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) container.Streams {
+	s := container.Streams{Stdin: in, Stdout: out, Stderr: errw, TTY: tty}
 	if resize != nil {
-		sizes := make(chan oci.Size)
+		sizes := make(chan container.Size)
 		go func() {
 			defer close(sizes)
 			for r := range resize {
-				sizes <- oci.Size{Width: r.Width, Height: r.Height}
+				sizes <- container.Size{Width: r.Width, Height: r.Height}
 			}
 		}()
 		s.Resize = sizes

@@ -1,0 +1,284 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/signals"
+)
+
+// exitFileWait is how long berth waits, after the container's process is
+// gone, for conmon to write its exit file.
+const exitFileWait = 5 * time.Second
+
+// Exit codes and reasons ContainerStatus reports.
+const (
+	ReasonCompleted = "Completed"
+	ReasonError     = "Error"
+	ReasonOOMKilled = "OOMKilled"
+)
+
+// refresh updates a created or running container from conmon's exit file,
+// or marks it exited when both it and its monitor are gone.
+func (m *Manager) refresh(c *Container) {
+	rec := c.Snapshot()
+	if rec.State == Exited {
+		return
+	}
+	exit, ok := m.observeExit(&rec, containerRuns)
+	if !ok {
+		return
+	}
+	rec = c.update(func(r *Record) { r.setExited(exit) })
+	if err := m.save(rec); err != nil {
+		logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
+	}
+}
+
+// observeExit says how a container ended, or false while it runs. running
+// reports whether its process or its monitor still runs.
+//
+// Liveness is looked at first and the exit file second: conmon writes the
+// file before it exits, so once both processes are seen gone a missing
+// file will never come. The other order loses a race with a conmon that
+// writes its file and exits between the two looks, and reports an exit
+// code conmon knew (137 after a SIGKILL) as unknown (255).
+func (m *Manager) observeExit(rec *Record, running func(*Record) bool) (exitInfo, bool) {
+	gone := !running(rec)
+	if e, ok := m.opts.Monitor.ReadExit(rec.ID, filepath.Join(rec.Dir, "persist")); ok {
+		return exitInfo{Code: e.Code, FinishedAt: e.FinishedAt, OOMKilled: e.OOMKilled}, true
+	}
+	if !gone {
+		return exitInfo{}, false
+	}
+	return exitInfo{Code: 255, FinishedAt: time.Now(), unknown: true}, true
+}
+
+// containerRuns says whether a container's process or its monitor runs.
+func containerRuns(rec *Record) bool {
+	return proc.Alive(rec.Pid, rec.PidStart) || (rec.ConmonPid > 0 && processRuns(rec.ConmonPid))
+}
+
+// exitInfo is how a container ended.
+type exitInfo struct {
+	Code       int32
+	FinishedAt time.Time
+	OOMKilled  bool
+	unknown    bool // conmon died without writing the exit file
+}
+
+func (r *Record) setExited(e exitInfo) {
+	if r.State == Exited {
+		return
+	}
+	r.State, r.ExitCode, r.FinishedAt = Exited, e.Code, e.FinishedAt
+	// The exit file's time is coarse; a container cannot end before it started.
+	if r.FinishedAt.Before(r.StartedAt) {
+		r.FinishedAt = r.StartedAt
+	}
+	switch {
+	case e.OOMKilled:
+		r.Reason = ReasonOOMKilled
+		if r.ExitCode == 0 {
+			r.ExitCode = 137
+		}
+	case e.unknown:
+		r.Reason, r.Message = ReasonError, "the container's process and its monitor are gone; exit code unknown"
+	case e.Code == 0:
+		r.Reason = ReasonCompleted
+	default:
+		r.Reason = ReasonError
+	}
+}
+
+func processRuns(pid int) bool {
+	st, err := proc.ReadStat(pid)
+	return err == nil && st.State != 'Z'
+}
+
+// Start starts a created container.
+func (m *Manager) Start(ctx context.Context, id string) error {
+	c, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	c.op.Lock()
+	defer c.op.Unlock()
+	rec := c.Snapshot()
+	if rec.State != Created {
+		return fmt.Errorf("%w: container %s is %s, only a created container can start", ErrFailedPrecondition, rec.ID, rec.State)
+	}
+	rt, err := m.opts.Runtimes.Get(rec.Handler)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	if err := rt.Start(ctx, rec.ID); err != nil {
+		return err
+	}
+	// A status call may have seen the process exit already (and marked the
+	// container exited) before this update: the start time still counts.
+	rec = c.update(func(r *Record) {
+		if r.StartedAt.IsZero() {
+			r.StartedAt = started
+		}
+		if r.State == Created {
+			r.State = Running
+		}
+		if r.FinishedAt.Before(r.StartedAt) && r.State == Exited {
+			r.FinishedAt = r.StartedAt
+		}
+	})
+	return m.save(rec)
+}
+
+// Stop sends the stop signal (the CRI config's, else the image's, else
+// SIGTERM), waits up to timeout, then SIGKILL. Stopping a stopped container
+// is fine, and Stop always ends: a container whose process or monitor is
+// already gone is marked exited. An unknown container is not an error
+// (kubelet may stop one that is already removed).
+func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	c, err := m.Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.op.Lock()
+	defer c.op.Unlock()
+	return m.stop(ctx, c, timeout)
+}
+
+func (m *Manager) stop(ctx context.Context, c *Container, timeout time.Duration) error {
+	m.refresh(c)
+	rec := c.Snapshot()
+	if rec.State == Exited {
+		return nil
+	}
+	log := logrus.WithField("container", rec.ID)
+	rt, rterr := m.opts.Runtimes.Get(rec.Handler)
+	kill := func(sig syscall.Signal) {
+		if rterr == nil && rt.Kill(ctx, rec.ID, sig, false) == nil {
+			return
+		}
+		// The runtime lost it: signal the pid, whose start time proves it ours.
+		if proc.Alive(rec.Pid, rec.PidStart) {
+			syscall.Kill(rec.Pid, sig)
+		}
+	}
+	if timeout > 0 && rec.State == Running {
+		kill(signals.Stop(rec.StopSignal))
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		err := proc.WaitExit(wctx, rec.Pid, rec.PidStart)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if proc.Alive(rec.Pid, rec.PidStart) {
+		kill(syscall.SIGKILL)
+		wctx, cancel := context.WithTimeout(ctx, runtimeCallTimeout)
+		err := proc.WaitExit(wctx, rec.Pid, rec.PidStart)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("container process %d survived SIGKILL: %w", rec.Pid, err)
+		}
+	}
+	// conmon writes the exit file once it has reaped the process.
+	deadline := time.Now().Add(exitFileWait)
+	for {
+		m.refresh(c)
+		if c.Snapshot().State == Exited {
+			return nil
+		}
+		if time.Now().After(deadline) || !processRuns(rec.ConmonPid) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	log.Warn("no exit file from conmon; marking the container exited")
+	rec = c.update(func(r *Record) { r.setExited(exitInfo{Code: 137, FinishedAt: time.Now(), unknown: true}) })
+	return m.save(rec)
+}
+
+// Remove kills the container if it runs and deletes every trace of it. An
+// unknown container is not an error.
+func (m *Manager) Remove(ctx context.Context, id string) error {
+	c, err := m.Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.op.Lock()
+	defer c.op.Unlock()
+	if err := m.stop(ctx, c, 0); err != nil {
+		return err
+	}
+	rec := c.Snapshot()
+	if err := m.destroy(ctx, &rec); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.containers, rec.ID)
+	m.mu.Unlock()
+	m.names.Release(rec.Name, rec.ID)
+	return nil
+}
+
+// destroy removes a stopped container from the runtime and deletes its
+// rootfs and image volume mounts, dirs, exit file and record.
+func (m *Manager) destroy(ctx context.Context, rec *Record) error {
+	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
+		err := rt.Delete(dctx, rec.ID, true)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	if err := image.UnmountRootfs(filepath.Join(rec.Bundle, "rootfs")); err != nil {
+		return err
+	}
+	if err := unmountImageVolumes(rec.Bundle); err != nil {
+		return err
+	}
+	if err := m.removeDirs(rec); err != nil {
+		return err
+	}
+	m.opts.Monitor.RemoveExit(rec.ID)
+	m.opts.Monitor.RemoveSocketDir(rec.ID)
+	return m.opts.DB.Delete(Bucket, rec.ID)
+}
+
+// StopPodContainers stops every container of a pod (at once: the pod is
+// going away), for StopPodSandbox.
+func (m *Manager) StopPodContainers(ctx context.Context, sandboxID string) error {
+	var errs []error
+	for _, c := range m.ofPod(sandboxID) {
+		c.op.Lock()
+		errs = append(errs, m.stop(ctx, c, 0))
+		c.op.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// RemovePodContainers removes every container of a pod, for
+// RemovePodSandbox.
+func (m *Manager) RemovePodContainers(ctx context.Context, sandboxID string) error {
+	var errs []error
+	for _, c := range m.ofPod(sandboxID) {
+		errs = append(errs, m.Remove(ctx, c.Snapshot().ID))
+	}
+	return errors.Join(errs...)
+}

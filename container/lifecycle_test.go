@@ -1,0 +1,39 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/berth-dev/berth/conmon"
+)
+
+// A conmon that writes the exit file and exits between berth's two looks
+// (exit file, then liveness) must not turn a known exit code into 255.
+func TestObserveExitRacesWithConmonExiting(t *testing.T) {
+	exits := t.TempDir()
+	m := &Manager{opts: Options{Monitor: &conmon.Monitor{ExitDir: exits}}}
+	rec := &Record{ID: "ctr1", Dir: t.TempDir()}
+
+	// conmon finishes while berth checks whether it runs.
+	conmonExitsNow := func(*Record) bool {
+		if err := os.WriteFile(filepath.Join(exits, rec.ID), []byte("137"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	exit, ok := m.observeExit(rec, conmonExitsNow)
+	if !ok || exit.Code != 137 || exit.unknown {
+		t.Fatalf("observeExit = %+v, %v; want code 137 from the exit file", exit, ok)
+	}
+
+	// Still running, no exit file: not exited.
+	os.Remove(filepath.Join(exits, rec.ID))
+	if exit, ok := m.observeExit(rec, func(*Record) bool { return true }); ok {
+		t.Errorf("a running container observed exited: %+v", exit)
+	}
+	// Both gone and no file ever written: the exit is unknown.
+	if exit, ok := m.observeExit(rec, func(*Record) bool { return false }); !ok || exit.Code != 255 || !exit.unknown {
+		t.Errorf("monitor gone without an exit file: %+v, %v; want unknown 255", exit, ok)
+	}
+}

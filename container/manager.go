@@ -1,0 +1,159 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/ids"
+	"github.com/berth-dev/berth/internal/names"
+	"github.com/berth-dev/berth/internal/reaper"
+	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/spec"
+)
+
+// Bucket is where container records are kept in the metadata store.
+const Bucket = "containers"
+
+// Options is what the container manager is made of.
+type Options struct {
+	Root         string
+	RunRoot      string
+	CgroupDriver string
+	Runtimes     *oci.Runtimes
+	Monitor      *conmon.Monitor
+	// Host is what the host offers containers, probed once at start-up.
+	Host   *spec.Host
+	DB     *store.Store
+	Images *image.Store
+}
+
+// Manager owns every container of the node.
+type Manager struct {
+	opts  Options
+	names *names.Registry
+
+	mu         sync.RWMutex // guards containers; never held across slow work
+	containers map[string]*Container
+}
+
+// NewManager loads the containers a previous run left, refreshes their
+// state from conmon's exit files, and rolls back half-created ones.
+func NewManager(ctx context.Context, opts Options) (*Manager, error) {
+	if opts.Host == nil || opts.Runtimes == nil || opts.Monitor == nil || opts.DB == nil || opts.Images == nil {
+		return nil, fmt.Errorf("container manager: host facts, runtimes, monitor, store and images are all needed")
+	}
+	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}}
+	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	err := store.Recover(opts.DB, Bucket, "container",
+		func(rec Record) error { return m.destroy(ctx, &rec) },
+		func(rec Record) {
+			if rec.ConmonPid > 0 {
+				reaper.Adopt(rec.ConmonPid) // a no-op unless it is berth's child
+			}
+			c := &Container{rec: rec}
+			m.refresh(c)
+			m.containers[rec.ID] = c
+			m.names.Restore(rec.Name, rec.ID)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Manager) bundlesDir() string { return filepath.Join(m.opts.RunRoot, "containers") }
+func (m *Manager) dirsDir() string    { return filepath.Join(m.opts.Root, "containers") }
+
+// Get finds a container by ID or unique ID prefix, with its state refreshed.
+func (m *Manager) Get(idOrPrefix string) (*Container, error) {
+	m.mu.RLock()
+	c, err := ids.Find(m.containers, idOrPrefix, "container", ErrNotFound, ErrInvalid)
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	m.refresh(c)
+	return c, nil
+}
+
+// Status returns the record of a container, its state refreshed.
+func (m *Manager) Status(idOrPrefix string) (Record, error) {
+	c, err := m.Get(idOrPrefix)
+	if err != nil {
+		return Record{}, err
+	}
+	return c.Snapshot(), nil
+}
+
+// Running returns the record of a running container; one in another state
+// is ErrNotRunning.
+func (m *Manager) Running(id string) (Record, error) {
+	rec, err := m.Status(id)
+	if err != nil {
+		return Record{}, err
+	}
+	if rec.State != Running {
+		return Record{}, fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.ID, rec.State)
+	}
+	return rec, nil
+}
+
+// List returns a snapshot of every container, states refreshed, oldest
+// first.
+func (m *Manager) List() []Record {
+	m.mu.RLock()
+	all := ids.Values(m.containers)
+	m.mu.RUnlock()
+	out := make([]Record, len(all))
+	for i, c := range all {
+		m.refresh(c)
+		out[i] = c.Snapshot()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out
+}
+
+// InUse says whether any container was created from the image or mounts
+// it as an image volume.
+func (m *Manager) InUse(imageID string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, c := range m.containers {
+		rec := c.Snapshot()
+		if rec.ImageID == imageID || slices.ContainsFunc(rec.ImageVolumes, func(v ImageVolume) bool { return v.ImageID == imageID }) {
+			return true
+		}
+	}
+	return false
+}
+
+// ofPod lists the containers of a sandbox.
+func (m *Manager) ofPod(sandboxID string) []*Container {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []*Container
+	for _, c := range m.containers {
+		if c.Snapshot().SandboxID == sandboxID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *Manager) save(rec Record) error { return m.opts.DB.Put(Bucket, rec.ID, rec) }
+
+// cgroupDriver is the driver's name as internal/cgroups reads paths.
+func (m *Manager) cgroupDriver() cgroups.Driver { return cgroups.Driver(m.opts.CgroupDriver) }

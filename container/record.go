@@ -1,0 +1,133 @@
+package container
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/oci"
+	"github.com/berth-dev/berth/spec"
+)
+
+// State is a container's CRI state.
+type State string
+
+const (
+	Created State = "created"
+	Running State = "running"
+	Exited  State = "exited"
+)
+
+// Config is what a container is made from: the CRI ContainerConfig as
+// plain Go, translated by the server. The spec's part is embedded.
+type Config struct {
+	Name    string `json:"name"`
+	Attempt uint32 `json:"attempt"`
+	// Image is the image asked for, a name or an ID; UserSpecifiedImage
+	// is the pod spec's name for it (kubelet asks by ID).
+	Image              string            `json:"image"`
+	UserSpecifiedImage string            `json:"user_specified_image,omitempty"`
+	Labels             map[string]string `json:"labels,omitempty"`
+	// LogPath is the log file's path relative to the pod's log directory.
+	LogPath   string `json:"log_path,omitempty"`
+	Stdin     bool   `json:"stdin,omitempty"`
+	StdinOnce bool   `json:"stdin_once,omitempty"`
+	// StopSignal is the config's stop signal by name; "" takes the image's
+	// STOPSIGNAL, else SIGTERM.
+	StopSignal string `json:"stop_signal,omitempty"`
+
+	spec.Container
+}
+
+// Pod is what a container needs from its (ready) pod sandbox.
+type Pod struct {
+	spec.Pod
+	Name      string
+	Namespace string
+	UID       string
+	// CgroupParent is the pod's cgroup parent, resolved (oci.CgroupParent).
+	CgroupParent string
+	LogDir       string
+	// Runtime is the pod's runtime handler; its containers use it too.
+	Runtime *oci.Runtime
+}
+
+// FullName is the name reserved for a container: unique per container of a
+// pod and attempt, in the form kubelet's other runtimes use.
+func FullName(cfg *Config, pod *Pod) string {
+	return fmt.Sprintf("k8s_%s_%s_%s_%s_%d", cfg.Name, pod.Name, pod.Namespace, pod.UID, cfg.Attempt)
+}
+
+// User is the identity a container's process runs as.
+type User struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"` // supplemental
+}
+
+// Record is everything berth knows about a container; it is persisted.
+type Record struct {
+	ID        string `json:"id"`
+	SandboxID string `json:"sandbox_id"`
+	Name      string `json:"name"` // the reserved full name
+	Config    Config `json:"container"`
+	Image     string `json:"image"`     // what ContainerStatus reports it runs (imageName)
+	ImageID   string `json:"image_id"`  // the image's ID (config digest)
+	ImageRef  string `json:"image_ref"` // repo digest, else the ID
+	Handler   string `json:"handler"`
+
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	State      State     `json:"state"`
+	ExitCode   int32     `json:"exit_code"`
+	Reason     string    `json:"reason,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	// Complete is false while CreateContainer is at work; a record left
+	// incomplete by a crash is rolled back at start-up.
+	Complete bool `json:"complete"`
+
+	Bundle     string `json:"bundle"`      // config.json, pid files, ctl fifo (runroot)
+	Dir        string `json:"dir"`         // upper and work dirs, conmon's persist dir (root)
+	LogPath    string `json:"log_path"`    // the CRI log file
+	Pid        int    `json:"pid"`         // init process
+	PidStart   uint64 `json:"pid_start"`   // its start time, against pid reuse
+	ConmonPid  int    `json:"conmon_pid"`  //
+	StopSignal string `json:"stop_signal"` // the config's, else the image's; "" = SIGTERM
+	// CgroupsPath is the container's cgroup (cgroupfs path or systemd form).
+	CgroupsPath string `json:"cgroups_path,omitempty"`
+	User        User   `json:"user"`
+	// ImageVolumes are the images mounted into the container; like its own
+	// image, they are in use while it exists.
+	ImageVolumes []ImageVolume `json:"image_volumes,omitempty"`
+	// Resources are the ones in force: the config's, then the last
+	// UpdateContainerResources'.
+	Resources *spec.Resources `json:"resources,omitempty"`
+}
+
+// RecordID and IsComplete make a Record recoverable (store.Recover).
+func (r Record) RecordID() string { return r.ID }
+func (r Record) IsComplete() bool { return r.Complete }
+
+// Container is one container in memory.
+type Container struct {
+	// op serialises slow operations (start, stop, remove, update) on this
+	// container only.
+	op  sync.Mutex
+	mu  sync.RWMutex // guards rec; never held across slow work
+	rec Record
+}
+
+// Snapshot returns a copy of the record.
+func (c *Container) Snapshot() Record {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rec
+}
+
+func (c *Container) update(fn func(r *Record)) Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fn(&c.rec)
+	return c.rec
+}

@@ -1,0 +1,14 @@
+// Package image pulls images from OCI registries into berth's layer store
+// and keeps the index of images, tags and digests.
+package image
+
+import "errors"
+
+// Errors callers tell apart (server maps them to gRPC codes).
+var (
+	ErrInvalidReference = errors.New("invalid image reference")
+	ErrNotFound         = errors.New("image not found")
+	ErrBlocked          = errors.New("registry is blocked by configuration")
+	ErrInUse            = errors.New("image in use")
+	ErrNoProgress       = errors.New("image pull made no progress")
+)

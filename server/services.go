@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/sandbox"
+	"github.com/berth-dev/berth/spec"
+)
+
+// The managers the RPCs call, as small interfaces (in the style of
+// cri-api's services.go) so that handlers can be tested against fakes.
+// New wires the real ones: sandbox.Manager, container.Manager, image.Store,
+// image.Puller and cni.Manager.
+
+// PodSandboxManager runs pod sandboxes.
+type PodSandboxManager interface {
+	Run(ctx context.Context, cfg sandbox.Config) (string, error)
+	Stop(ctx context.Context, id string) error
+	Remove(ctx context.Context, id string) error
+	Status(id string) (sandbox.Record, error)
+	List() []sandbox.Record
+	UpdateResources(id string, res spec.Resources) error
+	PortForward(ctx context.Context, id string, port int32, stream io.ReadWriteCloser) error
+}
+
+// ContainerManager runs containers.
+type ContainerManager interface {
+	Create(ctx context.Context, pod container.Pod, cfg *container.Config) (string, error)
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	Remove(ctx context.Context, id string) error
+	Status(id string) (container.Record, error)
+	Running(id string) (container.Record, error)
+	List() []container.Record
+	Stats(id string) (container.Record, cgroups.Stats, error)
+	CgroupStats(rec *container.Record) cgroups.Stats
+	UpdateResources(ctx context.Context, id string, res spec.Resources) error
+	ReopenLog(id string) error
+	ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (container.ExecResult, error)
+	Exec(ctx context.Context, id string, cmd []string, s container.Streams) error
+	Attach(ctx context.Context, id string, s container.Streams) error
+	InUse(imageID string) bool
+}
+
+// ImageStore holds the pulled images.
+type ImageStore interface {
+	Get(ref string) (*image.Image, error)
+	List() []*image.Image
+	Remove(ref string, inUse func(imageID string) bool) error
+	Usage() (bytes, inodes uint64)
+	Dir() string
+}
+
+// ImagePuller pulls images from registries.
+type ImagePuller interface {
+	Pull(ctx context.Context, ref string, auth image.Auth) (*image.Image, error)
+	SetRegistries(r map[string]config.RegistryConfig)
+}
+
+// Network is the pod network (CNI) as the runtime status sees it.
+type Network interface {
+	Ready() error
+	Reload(cfg config.CNIConfig)
+}

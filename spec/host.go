@@ -1,0 +1,43 @@
+package spec
+
+import (
+	"fmt"
+
+	"github.com/berth-dev/berth/internal/cgroups"
+)
+
+// Host is what the host offers containers, probed once at start-up and
+// handed to Build: capabilities, cgroup controllers, seccomp architectures
+// and kernel, AppArmor, and the lowest OOM score the runtime may set.
+type Host struct {
+	// Capabilities is berth's own bounding set ("CAP_CHOWN" ...): what the
+	// runtime can grant. A privileged container gets all of them.
+	Capabilities []string
+	// Cgroups is what the host's cgroups offer: resources it cannot set
+	// are left out of the spec.
+	Cgroups *cgroups.Host
+	// MinOOMScoreAdj is the lowest OOM score adjustment the runtime may set
+	// (oci.MinOOMScoreAdj); lower asks are raised to it.
+	MinOOMScoreAdj int
+	AppArmor       AppArmor
+
+	seccomp seccompHost
+}
+
+// Probe reads the host's capabilities, seccomp architectures, kernel
+// version and AppArmor state, to go with its cgroups and OOM score floor.
+func Probe(cg *cgroups.Host, minOOMScoreAdj int) (*Host, error) {
+	if cg == nil {
+		return nil, fmt.Errorf("spec: no cgroup host facts (cgroups.Probe)")
+	}
+	return &Host{
+		Capabilities:   boundingCapabilities(),
+		Cgroups:        cg,
+		MinOOMScoreAdj: minOOMScoreAdj,
+		AppArmor:       probeAppArmor(appArmorEnabledFile, appArmorProfilesFile),
+		seccomp:        probeSeccompHost(),
+	}, nil
+}
+
+// ClampOOMScoreAdj is want, raised to the lowest score the runtime may set.
+func (h *Host) ClampOOMScoreAdj(want int) int { return max(want, h.MinOOMScoreAdj) }

@@ -1,0 +1,71 @@
+package spec
+
+import (
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
+)
+
+// User is the identity a container's process runs as.
+type User struct {
+	UID    uint32
+	GID    uint32
+	Groups []uint32 // supplemental
+	Home   string
+}
+
+// resolveUser picks the user from the security context, else the image,
+// and resolves names through the image's /etc/passwd and /etc/group. A
+// numeric user needs no passwd file.
+func resolveUser(rootfs string, sc *Security, imageUser string) (User, error) {
+	spec := imageUser
+	switch {
+	case sc.RunAsUser != nil:
+		spec = strconv.FormatInt(*sc.RunAsUser, 10)
+	case sc.RunAsUsername != "":
+		spec = sc.RunAsUsername
+	case sc.RunAsGroup != nil:
+		return User{}, invalidf("run_as_group is set without run_as_user or run_as_username")
+	}
+	runAsGroup := sc.RunAsGroup
+	if runAsGroup != nil {
+		// Resolve the user alone (so /etc/group memberships are found),
+		// then let the group replace the primary one.
+		spec, _, _ = strings.Cut(spec, ":")
+	}
+	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
+	if err != nil {
+		return User{}, err
+	}
+	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	if err != nil {
+		return User{}, err
+	}
+	eu, err := user.GetExecUserPath(spec, &user.ExecUser{Home: "/"}, passwd, group)
+	if err != nil {
+		return User{}, invalidf("user %q: %v", spec, err)
+	}
+	u := User{UID: uint32(eu.Uid), GID: uint32(eu.Gid), Home: eu.Home}
+	if runAsGroup != nil {
+		u.GID = uint32(*runAsGroup)
+	}
+	seen := map[uint32]bool{}
+	add := func(gid uint32) {
+		if !seen[gid] {
+			seen[gid] = true
+			u.Groups = append(u.Groups, gid)
+		}
+	}
+	add(u.GID)
+	if !sc.StrictGroups {
+		for _, gid := range eu.Sgids {
+			add(uint32(gid))
+		}
+	}
+	for _, gid := range sc.SupplementalGroups {
+		add(uint32(gid))
+	}
+	return u, nil
+}
