@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # run.sh: runs critest against a private berth and the local test registry.
 #
-#   test/critest/run.sh [--skip-file FILE] [--focus REGEX] [--keep]
+#   test/critest/run.sh [--skip-file FILE] [--expect FILE] [--focus REGEX] [--keep]
 #
-# Starts the test registry on 127.0.0.1 (a free port), a berth on its own
-# socket and state dirs whose config mirrors registry.k8s.io, k8s.gcr.io,
-# gcr.io and public.ecr.aws to that registry, runs critest with its real
-# image names, stops both and prints the per-group table. Exit status is
-# critest's. critest binds host ports 12000-12003 and host-wide IPC objects:
-# never run two at once on one machine.
+# Starts the test registry on 127.0.0.1 (a free port), a berth ($BERTH, else
+# $BIN/berth) on its own socket and state dirs whose config mirrors
+# registry.k8s.io, k8s.gcr.io, gcr.io and public.ecr.aws to that registry,
+# runs critest with its real image names, stops both and prints the
+# per-group table. It fails when critest fails, when the counts differ from
+# --expect's, when berth leaves anything behind (mounts, pods, containers,
+# processes), when berth does not exit cleanly on SIGTERM, or when its log
+# has a race report. critest binds host ports 12000-12003 and host-wide IPC
+# objects: never run two at once on one machine.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/test/patterns.sh"
 bin=${BIN:-$top/_output/bin}
+berth=${BERTH:-$bin/berth}
 skip_file=""
+expect_file=""
 focus=""
 keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--skip-file) skip_file=$2; shift 2 ;;
+	--expect) expect_file=$2; shift 2 ;;
 	--focus) focus=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -73,7 +79,7 @@ cp "$top/hack/cni/10-berth.conflist" "$work/cni/"
 		echo "mirrors = [\"$addr/$host\"]"
 	done
 } >"$work/berth.toml"
-"$bin/berth" --config "$work/berth.toml" --config-dir "$work/berth.toml.d" >"$work/berth.log" 2>&1 &
+"$berth" --config "$work/berth.toml" --config-dir "$work/berth.toml.d" >"$work/berth.log" 2>&1 &
 berth_pid=$!
 wait_for test -S "$work/berth.sock" || { cat "$work/berth.log" >&2; echo "run.sh: berth did not start" >&2; exit 1; }
 
@@ -91,13 +97,55 @@ fi
 status=0
 (cd "$work" && "$bin/critest" "${args[@]}") >"$work/critest.log" 2>&1 || status=$?
 grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' "$work/critest.log" || true
-if [ -f "$work/report.json" ]; then
-	"$bin/critestreport" "$work/report.json"
-fi
 if [ "$status" != 0 ]; then
 	echo "run.sh: critest failed (exit $status); last lines of its log:" >&2
 	tail -n 60 "$work/critest.log" >&2
 	echo "run.sh: last lines of berth's log:" >&2
 	tail -n 30 "$work/berth.log" >&2
+fi
+report=(--expect "$expect_file")
+[ -n "$expect_file" ] || report=()
+if [ ! -f "$work/report.json" ]; then
+	echo "run.sh: critest wrote no report" >&2
+	status=1
+elif ! "$bin/critestreport" "${report[@]}" "$work/report.json"; then
+	status=1
+fi
+
+# 4. What critest made, it removed: berth lists nothing and left nothing.
+leftovers=()
+for d in run/ns run/sandboxes run/containers; do
+	for e in "$work/$d"/*; do
+		[ -e "$e" ] && leftovers+=("$d/${e##*/}")
+	done
+done
+while read -r mnt; do
+	leftovers+=("mount $mnt")
+done < <(awk -v w="$work/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo)
+
+# 5. berth exits cleanly on SIGTERM (its containers, if any, would stay).
+kill -TERM "$berth_pid"
+berth_status=0
+wait "$berth_pid" || berth_status=$?
+berth_pid=""
+if [ "$berth_status" != 0 ]; then
+	echo "run.sh: berth exited with status $berth_status on SIGTERM; last lines of its log:" >&2
+	tail -n 30 "$work/berth.log" >&2
+	status=1
+fi
+for p in /proc/[0-9]*; do
+	if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$work/"; then
+		leftovers+=("process ${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-120)")
+	fi
+done
+if [ "${#leftovers[@]}" != 0 ]; then
+	echo "run.sh: berth left these behind after critest:" >&2
+	printf '  %s\n' "${leftovers[@]}" >&2
+	status=1
+fi
+if grep -q 'WARNING: DATA RACE' "$work/berth.log"; then
+	echo "run.sh: the race detector reported races in berth:" >&2
+	grep -A 40 'WARNING: DATA RACE' "$work/berth.log" | head -n 200 >&2
+	status=1
 fi
 exit "$status"

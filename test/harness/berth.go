@@ -99,6 +99,14 @@ log_level = "debug"
 conf_dir = %q
 %s
 `, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "run", "berth.sock"), opts.TopLevel, cniDir, opts.CNI)
+	// The runtimes keep their state below the daemon's dir too, never in
+	// /run/berth/<runtime> where a real berth on the machine keeps its own
+	// (unless the test configures the handlers itself).
+	if !strings.Contains(opts.Config, "[runtime") {
+		for _, h := range []struct{ name, path string }{{"runc", "/usr/local/sbin/runc"}, {"crun", "/usr/bin/crun"}} {
+			cfg += fmt.Sprintf("[runtime.handlers.%s]\npath = %q\nroot = %q\n", h.name, h.path, filepath.Join(dir, "run", h.name))
+		}
+	}
 	file := filepath.Join(dir, "berth.toml")
 	if err := os.WriteFile(file, []byte(cfg+opts.Config), 0o644); err != nil {
 		t.Fatal(err)
@@ -127,8 +135,26 @@ func Start(t testing.TB, opts Options) *Berth {
 		if err := b.Stop(); err != nil {
 			t.Errorf("berth did not stop cleanly: %v\n%s", err, b.Logs())
 		}
+		if races := b.Races(); races != "" {
+			t.Errorf("the race detector reported races in berth:\n%s", races)
+		}
 	})
 	return b
+}
+
+// raceReport starts each report of Go's race detector.
+const raceReport = "WARNING: DATA RACE"
+
+// Races returns the race detector's reports in the daemon's log (over all
+// its runs), or "" when there are none: a race-built berth (make
+// integration) reports there.
+func (b *Berth) Races() string {
+	logs := b.Logs()
+	i := strings.Index(logs, raceReport)
+	if i < 0 {
+		return ""
+	}
+	return logs[i:min(len(logs), i+8000)]
 }
 
 func (b *Berth) start(t testing.TB, args []string) {

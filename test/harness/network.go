@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,12 +29,21 @@ func NewNetwork(t testing.TB, name, bridge, subnet string, extra ...string) *Net
 	t.Helper()
 	n := &Network{Name: name, Bridge: bridge, Subnet: subnet, ConfDir: t.TempDir(), PluginDir: t.TempDir()}
 	n.SetChain(t, "bridge", extra...)
+	// A bridge left by an earlier run keeps its address: the bridge plugin
+	// refuses it if the test's subnet changed since.
+	deleteLink(bridge)
 	t.Cleanup(func() {
 		// host-local's allocations of this network; the tests check they are
-		// gone before this runs.
+		// gone before this runs. The bridge goes too (CNI DEL leaves it).
 		os.RemoveAll(filepath.Join("/var/lib/cni/networks", name))
+		deleteLink(bridge)
 	})
 	return n
+}
+
+// deleteLink removes a network link by name; one that is not there is fine.
+func deleteLink(name string) {
+	_ = exec.Command("ip", "link", "delete", name).Run()
 }
 
 // SetChain rewrites the conflist: the bridge plugin (or a wrapper of it

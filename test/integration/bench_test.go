@@ -36,7 +36,7 @@ func BenchmarkRunPodSandbox(b *testing.B) {
 // BenchmarkCreateStartContainer measures CreateContainer + StartContainer
 // (overlay mount, spec, conmon, runc create and start) in a ready pod.
 func BenchmarkCreateStartContainer(b *testing.B) {
-	n := harness.NewNetwork(b, "berth-bench-c", "berthbenchc", "10.125.0.0/16")
+	n := harness.NewNetwork(b, "berth-bench-c", "berthbenchc", "10.126.0.0/16")
 	reg := harness.Registry(b)
 	d := harness.Start(b, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m"), Config: harness.MirrorConfig(reg)})
 	ctx := context.Background()
