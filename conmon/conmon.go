@@ -278,3 +278,43 @@ func writeCtl(bundle, msg string) error {
 	logrus.WithField("bundle", bundle).Debugf("conmon ctl: %q", msg)
 	return nil
 }
+
+// KillHalfCreated kills the monitor of a container whose create never
+// finished (berth died while conmon ran the runtime's create), with what it
+// started: its process group, which conmon leads in a session of its own.
+// The pid comes from the pid file in the bundle and counts only while its
+// command line is that container's conmon. No monitor is not an error.
+func (m *Monitor) KillHalfCreated(id, bundle string) error {
+	pid, err := proc.ReadPidFile(filepath.Join(bundle, "conmon.pid"))
+	if err != nil {
+		return nil // conmon never got as far as writing it
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !isMonitorOf(cmdline, m.Path, id) {
+		return nil
+	}
+	pgid, err := unix.Getpgid(pid)
+	if err != nil || pgid <= 1 || pgid == unix.Getpgrp() {
+		return syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill conmon %d of half-created container %s: %w", pid, id, err)
+	}
+	logrus.WithFields(logrus.Fields{"container": id, "pid": pid}).Info("killed the monitor of a half-created container")
+	return nil
+}
+
+// isMonitorOf says whether a /proc cmdline is conmon's (path) for
+// container id ("-c <id>").
+func isMonitorOf(cmdline []byte, path, id string) bool {
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if len(args) == 0 || filepath.Base(args[0]) != filepath.Base(path) {
+		return false
+	}
+	for i := 1; i+1 < len(args); i++ {
+		if args[i] == "-c" && args[i+1] == id {
+			return true
+		}
+	}
+	return false
+}

@@ -91,3 +91,23 @@ func TestRuntimeMessage(t *testing.T) {
 		t.Fatalf("runtimeMessage of a plain line = %q", got)
 	}
 }
+
+func TestIsMonitorOf(t *testing.T) {
+	id := "0123abcd"
+	tests := []struct {
+		cmdline string
+		want    bool
+	}{
+		{"/usr/bin/conmon\x00--api-version\x001\x00-c\x00" + id + "\x00-u\x00" + id + "\x00", true},
+		{"conmon\x00-c\x00" + id + "\x00", true},
+		{"/usr/bin/conmon\x00-c\x00other\x00-u\x00" + id + "\x00", false}, // another container's
+		{"/bin/sleep\x00-c\x00" + id + "\x00", false},                     // not conmon: a reused pid
+		{"/usr/bin/conmon\x00-c\x00", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := isMonitorOf([]byte(tt.cmdline), "/usr/bin/conmon", id); got != tt.want {
+			t.Errorf("isMonitorOf(%q) = %v, want %v", tt.cmdline, got, tt.want)
+		}
+	}
+}

@@ -237,8 +237,15 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 }
 
 // destroy removes a stopped container from the runtime and deletes its
-// rootfs and image volume mounts, dirs, exit file and record.
+// rootfs and image volume mounts, dirs, exit file and record. A container
+// whose create never finished may still have its monitor at work on the
+// runtime's create: that is killed first.
 func (m *Manager) destroy(ctx context.Context, rec *Record) error {
+	if !rec.Complete {
+		if err := m.opts.Monitor.KillHalfCreated(rec.ID, rec.Bundle); err != nil {
+			return err
+		}
+	}
 	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
 		err := rt.Delete(dctx, rec.ID, true)

@@ -56,23 +56,26 @@ func TestWhiteoutsHideLowerLayerInOverlay(t *testing.T) {
 // leaves neither the layer nor a temporary directory behind.
 func TestHostileLayersRejected(t *testing.T) {
 	outside := t.TempDir()
-	cases := map[string][]tarEntry{
-		"dot-dot path":         {file("../../../../"+strings.TrimPrefix(outside, "/")+"/traversal", "pwned")},
-		"relative symlink dir": {symlink("rel", "../../../../../../../../"+strings.TrimPrefix(outside, "/")), file("rel/through-rel", "pwned")},
-		"hardlink out":         {{name: "hl", typ: tar.TypeLink, linkname: "../../../../etc/passwd", mode: 0o644}},
+	cases := map[string]struct {
+		entries []tarEntry
+		wantErr string // the refusal's reason
+	}{
+		"dot-dot path":         {[]tarEntry{file("../../../../"+strings.TrimPrefix(outside, "/")+"/traversal", "pwned")}, "invalid entry name"},
+		"relative symlink dir": {[]tarEntry{symlink("rel", "../../../../../../../../"+strings.TrimPrefix(outside, "/")), file("rel/through-rel", "pwned")}, "path escapes from parent"},
+		"hardlink out":         {[]tarEntry{{name: "hl", typ: tar.TypeLink, linkname: "../../../../etc/passwd", mode: 0o644}}, `invalid hardlink target "../../../../etc/passwd"`},
 	}
-	for name, entries := range cases {
+	for name, tt := range cases {
 		t.Run(name, func(t *testing.T) {
 			reg := newTestRegistry(t, nil)
-			repo := reg.push(t, "evil:1", testImage(t, v1.Config{}, tarLayer(t, entries...)))
+			repo := reg.push(t, "evil:1", testImage(t, v1.Config{}, tarLayer(t, tt.entries...)))
 			p, s := newPuller(t, nil)
 			_, err := p.Pull(t.Context(), repo+":1", Auth{})
 			written, _ := os.ReadDir(outside)
 			if len(written) != 0 {
 				t.Fatalf("a layer wrote outside its directory: %v", written)
 			}
-			if err == nil {
-				t.Fatal("hostile layer accepted")
+			if err == nil || !strings.Contains(err.Error(), "unpack layer") || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("hostile layer: err = %v; want the unpack refused with %q", err, tt.wantErr)
 			}
 			entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers"))
 			if len(entries) != 0 {
@@ -87,9 +90,11 @@ func TestUnpackKeepsMetadata(t *testing.T) {
 	reg := newTestRegistry(t, nil)
 	layer := tarLayer(t,
 		dir("usr/"),
-		tarEntry{name: "usr/nnp", typ: tar.TypeReg, body: "bin", mode: 0o4755},
-		tarEntry{name: "usr/hard", typ: tar.TypeLink, linkname: "usr/nnp", mode: 0o4755},
+		tarEntry{name: "usr/nnp", typ: tar.TypeReg, body: "bin", mode: 0o4755, uid: 1234, gid: 5678},
+		// A hardlink's header carries its inode's owner, as tar writes it.
+		tarEntry{name: "usr/hard", typ: tar.TypeLink, linkname: "usr/nnp", mode: 0o4755, uid: 1234, gid: 5678},
 		symlink("usr/soft", "nnp"),
+		tarEntry{name: "usr/owned/", typ: tar.TypeDir, mode: 0o750, uid: 4321, gid: 8765},
 	)
 	repo := reg.push(t, "meta:1", testImage(t, v1.Config{}, layer))
 	p, s := newPuller(t, nil)
@@ -105,6 +110,13 @@ func TestUnpackKeepsMetadata(t *testing.T) {
 	}
 	if target, err := os.Readlink(filepath.Join(root, "usr/soft")); err != nil || target != "nnp" {
 		t.Fatalf("symlink: %q %v", target, err)
+	}
+	if a.Uid != 1234 || a.Gid != 5678 {
+		t.Errorf("file owner %d:%d, want 1234:5678", a.Uid, a.Gid)
+	}
+	var d unix.Stat_t
+	if err := unix.Stat(filepath.Join(root, "usr/owned"), &d); err != nil || d.Uid != 4321 || d.Gid != 8765 || d.Mode&0o777 != 0o750 {
+		t.Errorf("dir owner %d:%d mode %o (%v), want 4321:8765 750", d.Uid, d.Gid, d.Mode&0o777, err)
 	}
 }
 

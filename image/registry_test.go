@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ type tarEntry struct {
 	body     string
 	linkname string
 	mode     int64
+	uid, gid int
 }
 
 func file(name, body string) tarEntry {
@@ -55,7 +57,7 @@ func tarLayerWith(t testing.TB, entries []tarEntry, opts ...tarball.LayerOption)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Size: int64(len(e.body)), Linkname: e.linkname, ModTime: time.Unix(946684800, 0)}
+		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Size: int64(len(e.body)), Linkname: e.linkname, Uid: e.uid, Gid: e.gid, ModTime: time.Unix(946684800, 0)}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}
@@ -112,20 +114,53 @@ func testImage(t testing.TB, cfg v1.Config, layers ...v1.Layer) v1.Image {
 // testRegistry is an in-process OCI registry on 127.0.0.1 that counts blob
 // downloads and can be wrapped (auth, delays).
 type testRegistry struct {
-	srv       *httptest.Server
-	blobGets  atomic.Int64
-	wrap      func(http.Handler) http.Handler
-	blobDelay atomic.Int64 // nanoseconds each blob GET waits
+	srv      *httptest.Server
+	blobGets atomic.Int64
+	wrap     func(http.Handler) http.Handler
+
+	gateMu sync.Mutex
+	gate   chan struct{} // while set, blob GETs wait for it to close
+	// blobAsked gets a value (without blocking) for each blob GET.
+	blobAsked chan struct{}
+}
+
+// holdBlobs makes blob GETs wait until the returned release is called
+// (which the test's cleanup calls too).
+func (r *testRegistry) holdBlobs(t testing.TB) (release func()) {
+	gate := make(chan struct{})
+	r.gateMu.Lock()
+	r.gate = gate
+	r.gateMu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			r.gateMu.Lock()
+			r.gate = nil
+			r.gateMu.Unlock()
+			close(gate)
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
 
 func newTestRegistry(t testing.TB, wrap func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	r := &testRegistry{wrap: wrap}
+	r := &testRegistry{wrap: wrap, blobAsked: make(chan struct{}, 64)}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") {
 			r.blobGets.Add(1)
-			time.Sleep(time.Duration(r.blobDelay.Load()))
+			select {
+			case r.blobAsked <- struct{}{}:
+			default:
+			}
+			r.gateMu.Lock()
+			gate := r.gate
+			r.gateMu.Unlock()
+			if gate != nil {
+				<-gate
+			}
 		}
 		inner.ServeHTTP(w, req)
 	})

@@ -746,16 +746,23 @@ func TestSeccompProfileInvalid(t *testing.T) {
 }
 
 func TestSeccompUnreadableProfile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads any file")
+	dir := t.TempDir()
+	cases := map[string]string{ // path → the reason the message must give
+		filepath.Join(dir, "missing.json"): "no such file or directory",
+		dir:                                "is a directory",
 	}
-	path := writeProfile(t, "secret.json", critestBlockChmodProfile)
-	if err := os.Chmod(path, 0); err != nil {
-		t.Fatal(err)
+	if os.Geteuid() != 0 { // root reads a file whatever its mode
+		path := writeProfile(t, "secret.json", critestBlockChmodProfile)
+		if err := os.Chmod(path, 0); err != nil {
+			t.Fatal(err)
+		}
+		cases[path] = "permission denied"
 	}
-	_, err := localhostSeccomp(path, nil, testSeccompHost)
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "permission denied") {
-		t.Fatalf("err = %v; want ErrInvalid naming the path and the reason", err)
+	for path, reason := range cases {
+		_, err := localhostSeccomp(path, nil, testSeccompHost)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), reason) {
+			t.Errorf("%s: err = %v; want ErrInvalid naming the path and %q", path, err, reason)
+		}
 	}
 }
 

@@ -84,8 +84,7 @@ func (b *Berth) ContainerLeftovers(cgroupParent string) []string {
 		}
 	}
 	if cgroupParent != "" {
-		roots, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroupParent)
-		for _, root := range roots {
+		for _, root := range CgroupDirs(cgroupParent) {
 			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 				if err == nil && d.IsDir() && p != root {
 					out = append(out, "cgroup "+p)

@@ -43,8 +43,7 @@ func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids,
 		}
 	}
 	if cgroupParent != "" {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroupParent)
-		for _, d := range dirs {
+		for _, d := range CgroupDirs(cgroupParent) {
 			entries, _ := os.ReadDir(d)
 			for _, e := range entries {
 				if e.IsDir() {
@@ -53,7 +52,11 @@ func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids,
 			}
 		}
 	}
-	rules, _ := exec.Command("iptables-save").Output()
+	rules, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		// Not a pass: a check that could not look has found nothing.
+		out = append(out, fmt.Sprintf("iptables-save failed, rules unchecked: %v", err))
+	}
 	for _, line := range strings.Split(string(rules), "\n") {
 		for _, s := range append(append([]string{}, ids...), ips...) {
 			if s != "" && strings.Contains(line, s) {
@@ -62,4 +65,16 @@ func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids,
 		}
 	}
 	return out
+}
+
+// CgroupDirs lists the directories of a cgroup path in every hierarchy the
+// host mounts: /sys/fs/cgroup<path> on cgroup v2, /sys/fs/cgroup/<hierarchy><path>
+// on v1 and hybrid hosts (including hybrid's unified hierarchy).
+func CgroupDirs(path string) []string {
+	var dirs []string
+	for _, pattern := range []string{"/sys/fs/cgroup" + path, "/sys/fs/cgroup/*" + path} {
+		matches, _ := filepath.Glob(pattern)
+		dirs = append(dirs, matches...)
+	}
+	return dirs
 }

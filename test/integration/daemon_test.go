@@ -7,6 +7,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -274,4 +275,57 @@ func TestConfigCommands(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(ver), "berth version ") {
 		t.Fatalf("version: %v %s", err, ver)
 	}
+}
+
+// SIGHUP applies new `registries` and `cni` settings without a restart:
+// a registry blocked at start serves pulls through its mirror after the
+// reload, and a pod network configured after start runs pods.
+func TestSIGHUPReloadsRegistriesAndCNI(t *testing.T) {
+	reg := harness.Registry(t)
+	n := harness.NewNetwork(t, "berth-it-reload", "berthitreload", "10.124.16.0/24")
+	empty := t.TempDir()
+	b := harness.Start(t, harness.Options{
+		CNIConfDir: empty, CNI: n.Config("2m"),
+		Config: "[registries.\"registry.k8s.io\"]\nblocked = true\n",
+	})
+	_, err := b.Image().PullImage(ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: busyboxImage}})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("pull from a blocked registry: want PermissionDenied, got %v", err)
+	}
+	if networkReady(t, b).Status {
+		t.Fatal("network ready with an empty CNI dir")
+	}
+
+	orig, err := os.ReadFile(b.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(orig), "[registries.\"registry.k8s.io\"]\nblocked = true\n", harness.MirrorConfig(reg), 1)
+	changed = strings.Replace(changed, fmt.Sprintf("conf_dir = %q", empty), fmt.Sprintf("conf_dir = %q", n.ConfDir), 1)
+	if changed == string(orig) || !strings.Contains(changed, n.ConfDir) || strings.Contains(changed, "blocked") {
+		t.Fatalf("the test could not rewrite the config:\n%s", changed)
+	}
+	if err := os.WriteFile(b.ConfigFile, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !b.WaitForLog("key=registries", 10*time.Second) || !b.WaitForLog("key=cni", 10*time.Second) {
+		t.Fatalf("reload of registries and cni not logged:\n%s", b.Logs())
+	}
+	pullImage(t, b, busyboxImage)
+	if c := networkReady(t, b); !c.Status {
+		t.Fatalf("network not ready after the reload: %+v", c)
+	}
+	parent := cgroupParent(t)
+	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: podConfig("reloaded", parent)})
+	if err != nil {
+		t.Fatalf("a pod on the reloaded network: %v", err)
+	}
+	st, _ := podStatus(t, b, resp.GetPodSandboxId())
+	if st.GetNetwork().GetIp() == "" {
+		t.Errorf("the pod got no IP from the reloaded network")
+	}
+	removePod(t, b, resp.GetPodSandboxId())
 }

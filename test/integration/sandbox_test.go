@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,8 +41,7 @@ func podConfig(name, cgroupParent string) *runtimeapi.PodSandboxConfig {
 func cgroupParent(t *testing.T) string {
 	parent := fmt.Sprintf("/berth-it-%d", time.Now().UnixNano())
 	t.Cleanup(func() {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + parent)
-		for _, d := range dirs {
+		for _, d := range harness.CgroupDirs(parent) {
 			os.Remove(d)
 		}
 	})
@@ -206,7 +206,8 @@ func TestCNIFailureAndHangLeaveNothing(t *testing.T) {
 echo '{"cniVersion":"1.0.0","code":999,"msg":"berth test plugin refuses ADD","details":"by design"}'
 exit 1
 `)
-	n.AddPlugin(t, "berth-hang", `[ "$CNI_COMMAND" = ADD ] && exec sleep 3601
+	hang := uniqueSleep()
+	n.AddPlugin(t, "berth-hang", `[ "$CNI_COMMAND" = ADD ] && exec `+hang+`
 exit 0
 `)
 	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("3s")})
@@ -229,12 +230,19 @@ exit 0
 		t.Fatalf("want DeadlineExceeded naming berth-hang, got %v", err)
 	}
 	assertClean(t, b, n, parent, nil, nil, nil)
-	if pids := pgrepFull("sleep 3601"); len(pids) > 0 {
+	if pids := pgrepFull(hang); len(pids) > 0 {
 		t.Fatalf("the hanging plugin's processes %v are still running", pids)
 	}
 }
 
 // pgrepFull lists pids whose command line is exactly cmdline.
+// uniqueSleep is a "sleep N" command line no other test (or run) uses, so
+// pgrepFull finds only this test's processes.
+func uniqueSleep() string {
+	return fmt.Sprintf("sleep %d", 1000000+rand.IntN(9000000))
+}
+
+// pgrepFull lists the host pids whose command line is cmdline.
 func pgrepFull(cmdline string) []string {
 	var pids []string
 	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")

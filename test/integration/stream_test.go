@@ -3,10 +3,15 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +21,11 @@ import (
 )
 
 // TestDroppedStreamingSessionsLeaveNothing opens 200 exec, attach and
-// port-forward sessions with the real crictl and kills each client with
-// SIGKILL mid-session. berth's goroutines and fds must come back to their
-// baseline, and no exec'd process may survive its client.
+// port-forward sessions with the real crictl; each first proves it works
+// (output through exec and attach, an HTTP reply through the forward) and
+// is then dropped: its client is killed with SIGKILL. berth's goroutines
+// and fds must come back to their baseline, and no exec'd process may
+// survive its client.
 func TestDroppedStreamingSessionsLeaveNothing(t *testing.T) {
 	metrics := harness.FreeAddr(t)
 	f := newContainerFixture(t, "berth-it-stream", "berthitstream", "10.124.10.0/24", fmt.Sprintf("metrics_address = %q", metrics))
@@ -26,31 +33,51 @@ func TestDroppedStreamingSessionsLeaveNothing(t *testing.T) {
 	crictl := harness.Crictl(t)
 	p := f.runPod(t, "streams", nil)
 	cid := runContainer(t, b, p, containerConfig("ticker", "sh", "-c", "while true; do echo tick; sleep 1; done"))
+	// This run's own sleep argument: the exec'd commands are found by it.
+	sleepArg = strconv.Itoa(100000 + rand.IntN(900000))
+	page := "hello-" + sleepArg
+	web := runContainer(t, b, p, containerConfig("web", "sh", "-c",
+		"mkdir -p /www && echo "+page+" > /www/index.html && exec httpd -f -p 8080 -h /www"))
 
-	// One client session; kill it once it is under way.
+	// One client session: it must work, then it is dropped.
 	session := func(kind int) {
 		var args []string
+		var works func(line string) bool
 		switch kind {
 		case 0:
-			args = []string{"exec", cid, "sleep", "7777"}
+			args = []string{"exec", cid, "sh", "-c", "echo ready; exec sleep " + sleepArg}
+			// Its output came through, and its command runs in the container.
+			works = func(line string) bool {
+				if line != "ready" {
+					return false
+				}
+				waitForSession(t, func() bool { return len(sleepers()) > 0 })
+				return len(sleepers()) > 0
+			}
 		case 1:
 			args = []string{"attach", cid}
+			works = func(line string) bool { return line == "tick" }
 		default:
 			args = []string{"port-forward", p.id, "0:8080"}
+			works = func(line string) bool { return forwardServes(t, line, page) }
 		}
 		cmd := exec.Command(crictl, append([]string{"--runtime-endpoint", "unix://" + b.Socket, "--timeout", "20s"}, args...)...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Error(err)
+			return
+		}
 		if err := cmd.Start(); err != nil {
 			t.Error(err)
 			return
 		}
-		if kind == 0 {
-			// Until its command runs in the container.
-			waitForSession(t, func() bool { return len(sleepers()) > 0 })
-		} else {
-			time.Sleep(300 * time.Millisecond)
+		defer func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}()
+		if !sessionWorks(out, works) {
+			t.Errorf("crictl %s never worked (no output, or no reply through it)", strings.Join(args, " "))
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
 	}
 	gauges := func() (goroutines float64, fds int) {
 		g, err := harness.Metric(metrics, "go_goroutines")
@@ -104,28 +131,82 @@ func TestDroppedStreamingSessionsLeaveNothing(t *testing.T) {
 	t.Logf("after %d dropped sessions: goroutines %v (baseline %v), fds %d (baseline %d)", sessions, g, baseG, fds, baseFDs)
 
 	removeContainer(t, b, cid)
+	removeContainer(t, b, web)
 	removePod(t, b, p.id)
 	f.assertAllClean(t, []testPod{p})
 }
 
-// waitForSession polls cond for up to 10 s (a slow client is not an error
-// of berth's; the check after all sessions is what counts).
+// sessionWorks reads a client's output lines until works says one shows
+// the session working, for up to 15 s.
+func sessionWorks(out io.Reader, works func(line string) bool) bool {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- strings.TrimSpace(sc.Text())
+		}
+	}()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				return false
+			}
+			if works(line) {
+				go func() {
+					for range lines { // drain until the client is killed
+					}
+				}()
+				return true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+}
+
+// forwardServes reads crictl port-forward's "Forwarding from
+// 127.0.0.1:PORT -> 8080" line and fetches page through that port.
+func forwardServes(t *testing.T, line, page string) bool {
+	addr, ok := strings.CutPrefix(line, "Forwarding from ")
+	if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {
+		return false
+	}
+	addr, _, _ = strings.Cut(addr, " ")
+	client := http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		t.Logf("GET through the forward %s: %v", addr, err)
+		return false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == page
+}
+
+// sleepArg is the argument of this run's exec'd sleep commands.
+var sleepArg string
+
+// sleepers lists the host pids of this run's exec'd sleep commands.
+func sleepers() []string {
+	var pids []string
+	want := "sleep\x00" + sleepArg + "\x00"
+	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, m := range matches {
+		data, err := os.ReadFile(m)
+		if err == nil && string(data) == want {
+			pids = append(pids, strings.TrimSuffix(strings.TrimPrefix(m, "/proc/"), "/cmdline"))
+		}
+	}
+	return pids
+}
+
+// waitForSession polls cond for up to 10 s.
 func waitForSession(t *testing.T, cond func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// sleepers lists the host pids of exec'd `sleep 7777` commands.
-func sleepers() []string {
-	var pids []string
-	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, m := range matches {
-		data, err := os.ReadFile(m)
-		if err == nil && string(data) == "sleep\x007777\x00" {
-			pids = append(pids, strings.TrimSuffix(strings.TrimPrefix(m, "/proc/"), "/cmdline"))
-		}
-	}
-	return pids
 }

@@ -23,6 +23,8 @@ const (
 	e2eImages = "registry.k8s.io/e2e-test-images/"
 	criTools  = "gcr.io/k8s-staging-cri-tools/"
 	ecrDocker = "public.ecr.aws/docker/library/"
+	// berthTest names images only berth's own tests pull.
+	berthTest = "registry.k8s.io/berth-test/"
 )
 
 // Catalogue builds every image critest v1.36.0 pulls. busyboxRoot holds
@@ -42,6 +44,9 @@ func Catalogue(busyboxRoot string) ([]Image, error) {
 	b.add([]string{e2eImages + "busybox:1.29-2"},
 		"default test container image: sh, top, sleep, echo, id, ls, cat, ping, brctl, netstat, hostname, pidof, pgrep, ipcs, ...",
 		b.busybox(nil))
+	b.add([]string{berthTest + "stopsignal:1"},
+		"berth's integration tests: busybox with STOPSIGNAL SIGUSR2 (StopContainer must send it)",
+		b.busybox(func(c *v1.Config) { c.StopSignal = "SIGUSR2" }))
 
 	b.addNginx()
 	b.addHttpd()

@@ -88,13 +88,15 @@ func marker(name string) want {
 	return want{cmd: []string{"sh"}, files: map[string]file{name: {typ: tar.TypeReg, mode: 0o644}}, absent: others}
 }
 
-// wants holds every reference critest v1.36.0 pulls; each image of the
-// catalogue is listed with all its references, in order.
+// wants holds every reference critest v1.36.0 pulls, and the images of
+// berth's own tests; each image of the catalogue is listed with all its
+// references, in order.
 var wants = []struct {
 	refs []string
 	want want
 }{
 	{[]string{"registry.k8s.io/e2e-test-images/busybox:1.29-2"}, want{cmd: []string{"sh"}}},
+	{[]string{"registry.k8s.io/berth-test/stopsignal:1"}, want{cmd: []string{"sh"}, stopSignal: "SIGUSR2"}},
 	{[]string{"registry.k8s.io/e2e-test-images/nginx:1.14-2"}, want{
 		cmd: []string{"nginx", "-g", "daemon off;"}, ports: []string{"80/tcp"}, stopSignal: "SIGTERM",
 		files: merge(nginxFS, map[string]file{"etc/nginx/conf.d/default.conf": {typ: tar.TypeReg, mode: 0o644, contains: "listen       80;"}}),

@@ -1,0 +1,286 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/test/harness"
+)
+
+// stopSignalImage is busybox with STOPSIGNAL SIGUSR2 (test/registry).
+const stopSignalImage = "registry.k8s.io/berth-test/stopsignal:1"
+
+// trapping is a container that says "up" once its traps are set, then
+// waits: each trap exits with its own code, so the exit code tells which
+// signal StopContainer sent. SIGTERM is ignored unless trapped.
+func trapping(name, image string, traps map[string]int) *runtimeapi.ContainerConfig {
+	script := `trap "" TERM; `
+	for sig, code := range traps {
+		script += fmt.Sprintf(`trap "echo got %s; exit %d" %s; `, sig, code, sig)
+	}
+	cfg := containerConfig(name, "sh", "-c", script+"echo up; while :; do sleep 0.1; done")
+	cfg.Image.Image = image
+	return cfg
+}
+
+// waitLog waits for the container log at path to hold s.
+func waitLog(t *testing.T, path, s string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, func() bool {
+		data, _ := os.ReadFile(path)
+		return strings.Contains(string(data), s)
+	})
+}
+
+// StopContainer sends the stop signal the container chose (the CRI
+// config's, else the image's STOPSIGNAL, else SIGTERM) and waits for a
+// graceful exit, whose code it reports: none of these containers is
+// killed.
+func TestStopSignalsAndGracefulExit(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-csig", "berthitcsig", "10.124.11.0/24")
+	b := f.b
+	pullImage(t, b, stopSignalImage)
+	p := f.runPod(t, "signals", nil)
+
+	usr1 := trapping("cri-signal", stopSignalImage, map[string]int{"USR1": 41, "USR2": 42})
+	usr1.StopSignal = runtimeapi.Signal_SIGNAL_SIGUSR1
+	tests := []struct {
+		name       string
+		cfg        *runtimeapi.ContainerConfig
+		wantSignal runtimeapi.Signal
+		wantCode   int32
+		wantReason string
+	}{
+		{"SIGTERM by default", trapping("term", busyboxImage, map[string]int{"TERM": 0, "USR2": 42}), runtimeapi.Signal_SIGNAL_SIGTERM, 0, "Completed"},
+		{"the image's STOPSIGNAL", trapping("image-signal", stopSignalImage, map[string]int{"TERM": 15, "USR2": 42}), runtimeapi.Signal_SIGNAL_SIGUSR2, 42, "Error"},
+		{"the CRI stop signal over the image's", usr1, runtimeapi.Signal_SIGNAL_SIGUSR1, 41, "Error"},
+	}
+	var ids []string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := runContainer(t, b, p, tt.cfg)
+			ids = append(ids, id)
+			st, _ := containerStatus(t, b, id)
+			if st.GetStopSignal() != tt.wantSignal {
+				t.Errorf("stop signal %s, want %s", st.GetStopSignal(), tt.wantSignal)
+			}
+			waitLog(t, st.GetLogPath(), "up")
+			stopContainer(t, b, id, 60)
+			st, _ = containerStatus(t, b, id)
+			if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != tt.wantCode || st.GetReason() != tt.wantReason {
+				t.Errorf("after stop: %s, exit %d, reason %q; want EXITED, %d, %q (the trap's, not SIGKILL's 137)",
+					st.GetState(), st.GetExitCode(), st.GetReason(), tt.wantCode, tt.wantReason)
+			}
+		})
+	}
+	for _, id := range ids {
+		removeContainer(t, b, id)
+	}
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// A container whose monitor died with it, before writing the exit file,
+// reads exited with the unknown code 255 and says why.
+func TestMonitorDeathIsAnUnknownExit(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cmon", "berthitcmon", "10.124.12.0/24")
+	b := f.b
+	p := f.runPod(t, "monitor", nil)
+	id := runContainer(t, b, p, containerConfig("orphan", "sleep", "3600"))
+	_, info := containerStatus(t, b, id)
+	start := mustStart(t, info.PID)
+	for _, pid := range []int{info.ConmonPID, info.PID} {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", pid, err)
+		}
+	}
+	waitFor(t, 30*time.Second, func() bool { return !proc.Alive(info.PID, start) })
+	st, _ := containerStatus(t, b, id)
+	if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 255 || st.GetReason() != "Error" || !strings.Contains(st.GetMessage(), "exit code unknown") {
+		t.Fatalf("monitor and process gone: %s, exit %d, reason %q, message %q; want EXITED 255 Error, exit code unknown",
+			st.GetState(), st.GetExitCode(), st.GetReason(), st.GetMessage())
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// A container that exits while berth is down reads exited, with the code
+// its monitor recorded, once berth is back.
+func TestContainerExitedWhileBerthWasDown(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cdown", "berthitcdown", "10.124.13.0/24")
+	b := f.b
+	p := f.runPod(t, "down", nil)
+	id := runContainer(t, b, p, containerConfig("gone", "sleep", "3600"))
+	_, info := containerStatus(t, b, id)
+	start := mustStart(t, info.PID)
+
+	if err := b.Stop(); err != nil {
+		t.Fatalf("berth did not stop cleanly: %v", err)
+	}
+	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool { return !proc.Alive(info.PID, start) })
+	// conmon writes the exit file and goes: wait for it to finish.
+	waitFor(t, 30*time.Second, func() bool { return !proc.Alive(info.ConmonPID, mustStartOrZero(info.ConmonPID)) })
+	b.Restart(t)
+
+	st, _ := containerStatus(t, b, id)
+	if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 137 || st.GetFinishedAt() == 0 {
+		t.Fatalf("after the restart: %s, exit %d, finished %d; want EXITED 137 with a finish time", st.GetState(), st.GetExitCode(), st.GetFinishedAt())
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// mustStartOrZero is a process's start time, or 0 when it is gone.
+func mustStartOrZero(pid int) uint64 {
+	st, err := proc.ReadStat(pid)
+	if err != nil {
+		return 0
+	}
+	return st.StartTime
+}
+
+// berth killed while conmon runs the runtime's create: at restart the
+// half-created container is rolled back (its monitor and what it started
+// killed, its rootfs unmounted, its dirs and record gone), and its name
+// is free again.
+func TestHalfCreatedContainerRolledBackAtRestart(t *testing.T) {
+	dir := t.TempDir()
+	started, gate := filepath.Join(dir, "create-started"), filepath.Join(dir, "create-open")
+	hang := uniqueSleep()
+	// A runtime that holds a container's create (never the pause's) until
+	// the gate file exists.
+	wrapper := filepath.Join(dir, "slow-runc")
+	script := fmt.Sprintf(`#!/bin/sh
+for a in "$@"; do
+	case "$a" in */run/containers/*)
+		if [ ! -e %q ]; then touch %q; exec %s; fi ;;
+	esac
+done
+exec /usr/local/sbin/runc "$@"
+`, gate, started, hang)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	handlers := fmt.Sprintf("[runtime.handlers.runc]\npath = %q\nroot = %q\n[runtime.handlers.crun]\npath = \"/usr/bin/crun\"\nroot = %q\n",
+		wrapper, filepath.Join(dir, "runc-state"), filepath.Join(dir, "crun-state"))
+	f := newContainerFixtureWith(t, "berth-it-chalf", "berthitchalf", "10.124.14.0/24", handlers)
+	b := f.b
+	p := f.runPod(t, "half", nil)
+
+	cfg := containerConfig("half", "sleep", "3600")
+	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	// The create goes on detached once the call gives up.
+	b.Runtime().CreateContainer(short, &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: cfg, SandboxConfig: p.cfg})
+	waitFor(t, 30*time.Second, func() bool { _, err := os.Stat(started); return err == nil })
+	b.Kill()
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Restart(t)
+
+	if left := listContainers(t, b, nil); len(left) != 0 {
+		t.Fatalf("a half-created container is listed after the restart: %v", left)
+	}
+	if pids := pgrepFull(hang); len(pids) > 0 {
+		t.Errorf("the runtime's create of the rolled-back container still runs: %v", pids)
+	}
+	// The name is free: the same create now succeeds.
+	id := runContainer(t, b, p, cfg)
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// The crun handler: a pod on it runs a container, or, with a crun too old
+// for the runtime-spec berth writes (Debian 12's 1.8.1), RunPodSandbox
+// says so and leaves nothing behind.
+func TestCrunHandler(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-crun", "berthitcrun", "10.124.15.0/24")
+	b := f.b
+	cfg := podConfig("on-crun", f.parent)
+	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "crun"})
+	if err != nil {
+		if !strings.Contains(err.Error(), "does not support OCI runtime-spec") {
+			t.Fatalf("a pod on crun failed without saying why: %v", err)
+		}
+		t.Logf("crun on this host is too old for berth's specs: %v", err)
+		f.assertAllClean(t, nil)
+		return
+	}
+	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+	id := runContainer(t, b, p, containerConfig("app", "sleep", "3600"))
+	if out := execSync(t, b, id, "echo", "on crun"); out != "on crun\n" {
+		t.Fatalf("exec in a crun container: %q", out)
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// UpdateContainerResources resizes a running container's cgroup in place
+// and ContainerStatus reports the resources in force; an exited container
+// cannot be resized.
+func TestUpdateContainerResources(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cres", "berthitcres", "10.124.17.0/24")
+	b := f.b
+	p := f.runPod(t, "resize", nil)
+	cfg := containerConfig("app", "sleep", "3600")
+	cfg.Linux.Resources = &runtimeapi.LinuxContainerResources{CpuShares: 256, MemoryLimitInBytes: 128 << 20}
+	id := runContainer(t, b, p, cfg)
+
+	resized := &runtimeapi.LinuxContainerResources{CpuShares: 768, MemoryLimitInBytes: 192 << 20}
+	if _, err := b.Runtime().UpdateContainerResources(ctx(t), &runtimeapi.UpdateContainerResourcesRequest{ContainerId: id, Linux: resized}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := containerStatus(t, b, id)
+	if got := st.GetResources().GetLinux(); got.GetCpuShares() != 768 || got.GetMemoryLimitInBytes() != 192<<20 {
+		t.Errorf("status resources %v, want the update's", got)
+	}
+	// The kernel has them: cpu.shares and the memory limit of the
+	// container's cgroup (v1), or cpu.weight and memory.max (v2).
+	files := map[string]string{"cpu.shares": "768", "memory.limit_in_bytes": fmt.Sprint(192 << 20), "memory.max": fmt.Sprint(192 << 20)}
+	found := 0
+	for _, dir := range harness.CgroupDirs(f.parent + "/berth-" + id) {
+		for name, want := range files {
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			found++
+			if got := strings.TrimSpace(string(data)); got != want {
+				t.Errorf("%s/%s = %s, want %s", dir, name, got, want)
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d of the container's cgroup limit files under %s", found, f.parent)
+	}
+
+	stopContainer(t, b, id, 0)
+	_, err := b.Runtime().UpdateContainerResources(ctx(t), &runtimeapi.UpdateContainerResourcesRequest{ContainerId: id, Linux: resized})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("resizing an exited container: want FailedPrecondition, got %v", err)
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
