@@ -1,6 +1,7 @@
 package cni
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +91,21 @@ func TestManagerDefaultNetworkAndSingleConf(t *testing.T) {
 	net, err = m.Network()
 	if err != nil || net.Name != "a" {
 		t.Fatalf("broken file must be passed over for the next valid one, got %v, %v", net, err)
+	}
+}
+
+func TestCheckArgs(t *testing.T) {
+	if err := CheckArgs("web-0", "default", "6f1c2e3a-0000-4000-8000-000000000001"); err != nil {
+		t.Fatalf("a Kubernetes pod's metadata: %v", err)
+	}
+	for _, bad := range [][3]string{
+		{"web;IgnoreUnknown=1", "default", "uid"},
+		{"web", "default;K8S_POD_NAME=other", "uid"},
+		{"web", "default", "uid=x"},
+		{"web\x00", "default", "uid"},
+	} {
+		if err := CheckArgs(bad[0], bad[1], bad[2]); !errors.Is(err, ErrInvalidArg) {
+			t.Errorf("CheckArgs(%q) = %v, want ErrInvalidArg", bad, err)
+		}
 	}
 }

@@ -9,16 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/oci"
 )
 
-// execOutputMax bounds what ExecSync keeps of each output stream.
-const execOutputMax = 16 << 20
+// execOutputMax bounds what ExecSync keeps of its output, both streams
+// together: the reply must fit the 16 MiB message limit of kubelet's and
+// crictl's CRI clients, with room for the rest of the message.
+const execOutputMax = 16<<20 - 64<<10
 
 // ExecResult is what a command run by ExecSync did.
 type ExecResult struct {
@@ -44,7 +49,8 @@ func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout
 	pidFile := filepath.Join(rec.Bundle, "exec-"+ids.New()[:16]+".pid")
 	defer os.Remove(pidFile)
 	run := rt.ExecCommand(rec.ID, oci.ExecOptions{PidFile: pidFile}, cmd)
-	stdout, stderr := &limitedBuffer{max: execOutputMax}, &limitedBuffer{max: execOutputMax}
+	out := &outputBudget{room: execOutputMax}
+	stdout, stderr := out.stream(), out.stream()
 	run.Stdout, run.Stderr = stdout, stderr
 	if err := run.Start(); err != nil {
 		return ExecResult{}, err
@@ -70,6 +76,10 @@ func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		return ExecResult{}, fmt.Errorf("%s exec: %w", rt.Handler, err)
+	}
+	if dropped := out.dropped(); dropped > 0 {
+		logrus.WithFields(logrus.Fields{"container": rec.ID, "dropped_bytes": dropped}).
+			Warnf("ExecSync output truncated to %d bytes (stdout and stderr together), the CRI message limit", execOutputMax)
 	}
 	return ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: int32(run.ProcessState.ExitCode())}, nil
 }
@@ -109,6 +119,43 @@ func killExec(run *exec.Cmd, pidFile string, done <-chan error) {
 // execKillGrace is how long the runtime's exec gets to exit after its
 // command was killed.
 const execKillGrace = 5 * time.Second
+
+// outputBudget is the room left for the output streams of one command,
+// shared: each stream keeps what it writes while there is room.
+type outputBudget struct {
+	mu   sync.Mutex
+	room int
+	lost int // bytes written past the room
+}
+
+// stream returns a writer that keeps bytes from the budget.
+func (b *outputBudget) stream() *budgetBuffer { return &budgetBuffer{budget: b} }
+
+// dropped is how many bytes the streams wrote past the room.
+func (b *outputBudget) dropped() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lost
+}
+
+// budgetBuffer is one stream of an outputBudget.
+type budgetBuffer struct {
+	budget *outputBudget
+	buf    []byte
+}
+
+func (w *budgetBuffer) Write(p []byte) (int, error) {
+	b := w.budget
+	b.mu.Lock()
+	keep := min(b.room, len(p))
+	b.room -= keep
+	b.lost += len(p) - keep
+	b.mu.Unlock()
+	w.buf = append(w.buf, p[:keep]...)
+	return len(p), nil
+}
+
+func (w *budgetBuffer) Bytes() []byte { return w.buf }
 
 // limitedBuffer keeps the first max bytes written and drops the rest.
 type limitedBuffer struct {

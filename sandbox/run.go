@@ -49,6 +49,9 @@ func (m *Manager) resolve(cfg *Config) (resolved, error) {
 	if cfg.Name == "" || cfg.Namespace == "" || cfg.UID == "" {
 		return resolved{}, invalidf("metadata needs a name, a namespace and a uid (got name=%q namespace=%q uid=%q)", cfg.Name, cfg.Namespace, cfg.UID)
 	}
+	if err := cni.CheckArgs(cfg.Name, cfg.Namespace, cfg.UID); err != nil {
+		return resolved{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	if len(cfg.Hostname) > 64 {
 		return resolved{}, invalidf("hostname %q is longer than 64 characters", cfg.Hostname)
 	}

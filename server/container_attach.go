@@ -20,7 +20,7 @@ func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*ru
 // runningContainer checks a streaming request's container exists and runs.
 func (s *Server) runningContainer(id string) (container.Record, error) {
 	if id == "" {
-		return container.Record{}, invalid("container ID is required")
+		return container.Record{}, errNoContainerID
 	}
 	rec, err := s.containers.Running(id)
 	return rec, toStatus(err)

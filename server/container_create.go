@@ -36,7 +36,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 // podOf is what a container needs to know of its (ready) pod.
 func (s *Server) podOf(sandboxID string) (container.Pod, error) {
 	if sandboxID == "" {
-		return container.Pod{}, invalid("pod sandbox ID is required")
+		return container.Pod{}, errNoSandboxID
 	}
 	rec, err := s.sandboxes.Status(sandboxID)
 	if err != nil {

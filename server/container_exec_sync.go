@@ -10,6 +10,9 @@ import (
 // ExecSync runs a command in a running container and returns its output
 // and exit code; past the timeout the command is killed (DeadlineExceeded).
 func (s *Server) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, errNoContainerID
+	}
 	timeout := time.Duration(max(req.GetTimeout(), 0)) * time.Second
 	res, err := s.containers.ExecSync(ctx, req.GetContainerId(), req.GetCmd(), timeout)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 // Removing an unknown container is fine.
 func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
 	if req.GetContainerId() == "" {
-		return nil, invalid("container ID is required")
+		return nil, errNoContainerID
 	}
 	if err := s.containers.Remove(ctx, req.GetContainerId()); err != nil {
 		return nil, toStatus(err)

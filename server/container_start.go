@@ -8,6 +8,9 @@ import (
 
 // StartContainer starts a created container.
 func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, errNoContainerID
+	}
 	if err := s.containers.Start(ctx, req.GetContainerId()); err != nil {
 		return nil, toStatus(err)
 	}

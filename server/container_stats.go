@@ -11,6 +11,9 @@ import (
 
 // ContainerStats reports a container's CPU and memory use from its cgroup.
 func (s *Server) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, errNoContainerID
+	}
 	rec, st, err := s.containers.Stats(req.GetContainerId())
 	if err != nil {
 		return nil, toStatus(err)

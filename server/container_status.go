@@ -15,6 +15,9 @@ import (
 // log path, resources and stop signal; verbose adds its pid and spec
 // location.
 func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, errNoContainerID
+	}
 	rec, err := s.containers.Status(req.GetContainerId())
 	if err != nil {
 		return nil, toStatus(err)

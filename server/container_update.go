@@ -8,6 +8,9 @@ import (
 
 // UpdateContainerResources resizes a container in place.
 func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, errNoContainerID
+	}
 	if req.GetLinux() == nil {
 		return nil, invalid("linux resources are required")
 	}

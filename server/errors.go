@@ -43,6 +43,13 @@ func toStatus(err error) error {
 	return status.Error(code, err.Error())
 }
 
+// An empty ID names nothing: it is the caller's mistake (InvalidArgument),
+// not an object that is not there (NotFound).
+var (
+	errNoContainerID = invalid("container ID is required")
+	errNoSandboxID   = invalid("pod sandbox ID is required")
+)
+
 func invalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }

@@ -334,3 +334,44 @@ func TestRemoveImageInUse(t *testing.T) {
 	_, err = s.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{})
 	wantCode(t, err, codes.InvalidArgument)
 }
+
+// An empty ID is the caller's mistake: InvalidArgument before any manager
+// is asked (the fakes here would panic if one were).
+func TestEmptyIDsAreInvalid(t *testing.T) {
+	s := testServer(&fakeSandboxes{}, &fakeContainers{})
+	ctx := context.Background()
+	res := &runtimeapi.LinuxContainerResources{}
+	calls := map[string]func() error{
+		"ContainerStatus": func() error { _, err := s.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{}); return err },
+		"StartContainer":  func() error { _, err := s.StartContainer(ctx, &runtimeapi.StartContainerRequest{}); return err },
+		"StopContainer":   func() error { _, err := s.StopContainer(ctx, &runtimeapi.StopContainerRequest{}); return err },
+		"RemoveContainer": func() error { _, err := s.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{}); return err },
+		"UpdateContainerResources": func() error {
+			_, err := s.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{Linux: res})
+			return err
+		},
+		"ReopenContainerLog": func() error { _, err := s.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{}); return err },
+		"ExecSync": func() error {
+			_, err := s.ExecSync(ctx, &runtimeapi.ExecSyncRequest{Cmd: []string{"true"}})
+			return err
+		},
+		"Exec":           func() error { _, err := s.Exec(ctx, &runtimeapi.ExecRequest{Cmd: []string{"true"}}); return err },
+		"Attach":         func() error { _, err := s.Attach(ctx, &runtimeapi.AttachRequest{}); return err },
+		"ContainerStats": func() error { _, err := s.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{}); return err },
+		"CreateContainer": func() error {
+			_, err := s.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{Config: &runtimeapi.ContainerConfig{}})
+			return err
+		},
+		"PodSandboxStatus": func() error { _, err := s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{}); return err },
+		"StopPodSandbox":   func() error { _, err := s.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{}); return err },
+		"RemovePodSandbox": func() error { _, err := s.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{}); return err },
+		"PortForward":      func() error { _, err := s.PortForward(ctx, &runtimeapi.PortForwardRequest{}); return err },
+		"UpdatePodSandboxResources": func() error {
+			_, err := s.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{Resources: res})
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) { wantCode(t, call(), codes.InvalidArgument) })
+	}
+}

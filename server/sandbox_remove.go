@@ -10,7 +10,7 @@ import (
 // unknown pod is fine: kubelet retries, and must not be stuck on it.
 func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
 	if req.GetPodSandboxId() == "" {
-		return nil, invalid("pod sandbox ID is required")
+		return nil, errNoSandboxID
 	}
 	if err := s.sandboxes.Remove(ctx, req.GetPodSandboxId()); err != nil {
 		return nil, toStatus(err)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -33,6 +35,9 @@ func sandboxConfig(c *runtimeapi.PodSandboxConfig, handler string) (sandbox.Conf
 	sc := linux.GetSecurityContext()
 	ns, err := podNamespaces(sc.GetNamespaceOptions())
 	if err != nil {
+		return sandbox.Config{}, err
+	}
+	if err := checkLogDirectory(c.GetLogDirectory()); err != nil {
 		return sandbox.Config{}, err
 	}
 	cfg := sandbox.Config{
@@ -70,6 +75,24 @@ func sandboxConfig(c *runtimeapi.PodSandboxConfig, handler string) (sandbox.Conf
 		})
 	}
 	return cfg, nil
+}
+
+// checkLogDirectory refuses a pod log directory that is relative or has
+// "." or ".." in it: container logs are created below it, and must land
+// where it points ("" keeps them in the bundle).
+func checkLogDirectory(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if !filepath.IsAbs(dir) {
+		return invalid("log directory %q must be an absolute path", dir)
+	}
+	for _, part := range strings.Split(dir, "/") {
+		if part == "." || part == ".." {
+			return invalid("log directory %q must not contain %q", dir, part)
+		}
+	}
+	return nil
 }
 
 func protocolName(p runtimeapi.Protocol) string {

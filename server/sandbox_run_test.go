@@ -188,3 +188,25 @@ func TestPodNamespaces(t *testing.T) {
 func idMap(container, host, size uint32) []*runtimeapi.IDMapping {
 	return []*runtimeapi.IDMapping{{ContainerId: container, HostId: host, Length: size}}
 }
+
+// Container logs are created below the pod's log directory: it must be
+// absolute, without "." or "..".
+func TestSandboxConfigLogDirectory(t *testing.T) {
+	for dir, code := range map[string]codes.Code{
+		"":                                  codes.OK,
+		"/var/log/pods/default_web-0_uid-1": codes.OK,
+		"/var/log/pods/x/":                  codes.OK,
+		"var/log/pods/x":                    codes.InvalidArgument,
+		"/var/log/pods/../../etc":           codes.InvalidArgument,
+		"/var/log/./pods":                   codes.InvalidArgument,
+	} {
+		c := podConfig()
+		c.LogDirectory = dir
+		_, err := sandboxConfig(c, "")
+		if code == codes.OK && err != nil {
+			t.Errorf("log directory %q: %v", dir, err)
+		} else if code != codes.OK {
+			wantCode(t, err, code)
+		}
+	}
+}

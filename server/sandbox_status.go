@@ -12,6 +12,9 @@ import (
 // PodSandboxStatus reports a pod's state, IPs and namespaces; verbose adds
 // the pause process, the netns path and the config it was made from.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
+	if req.GetPodSandboxId() == "" {
+		return nil, errNoSandboxID
+	}
 	rec, err := s.sandboxes.Status(req.GetPodSandboxId())
 	if err != nil {
 		return nil, toStatus(err)

@@ -10,7 +10,7 @@ import (
 // it from the network. Stopping it again is fine.
 func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
 	if req.GetPodSandboxId() == "" {
-		return nil, invalid("pod sandbox ID is required")
+		return nil, errNoSandboxID
 	}
 	if err := s.sandboxes.Stop(ctx, req.GetPodSandboxId()); err != nil {
 		return nil, toStatus(err)

@@ -10,7 +10,7 @@ import (
 // resize) to the pod's cgroup.
 func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
 	if req.GetPodSandboxId() == "" {
-		return nil, invalid("pod sandbox ID is required")
+		return nil, errNoSandboxID
 	}
 	if req.GetResources() == nil {
 		return nil, invalid("resources are required")

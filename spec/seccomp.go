@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -14,6 +13,8 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // Seccomp returns the seccomp config for a container (nil = unconfined).
@@ -200,7 +201,9 @@ func localhostSeccomp(path string, caps capSet, host seccompHost) (*rspec.LinuxS
 	if !filepath.IsAbs(path) {
 		return nil, invalidf("seccomp profile %q: the path must be absolute", path)
 	}
-	data, err := os.ReadFile(path)
+	// A regular file, read without blocking and bounded: the path is the
+	// pod's to name (a FIFO or /dev/zero must not hang or fill berth).
+	data, err := fsutil.ReadRegular(path, maxSeccompProfile)
 	if err != nil {
 		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 			err = pe.Err // the path is in the message already
@@ -213,6 +216,10 @@ func localhostSeccomp(path string, caps capSet, host seccompHost) (*rspec.LinuxS
 	}
 	return profile, nil
 }
+
+// maxSeccompProfile bounds a Localhost profile's size (Docker's default
+// profile is about 20 KiB).
+const maxSeccompProfile = 4 << 20
 
 // seccompFile is a profile file: Docker's (and containerd's, CRI-O's)
 // format, of which the runtime-spec's LinuxSeccomp is a subset.

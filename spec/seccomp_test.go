@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -161,7 +162,7 @@ func TestSeccompForProfileChoice(t *testing.T) {
 		{name: "Localhost without a path", p: sp(localhost, ""), want: "invalid", errHas: "localhost_ref"},
 		{name: "Localhost relative path", p: sp(localhost, "profiles/x.json"), want: "invalid", errHas: `"profiles/x.json": the path must be absolute`},
 		{name: "Localhost missing file", p: sp(localhost, missing), want: "invalid", errHas: fmt.Sprintf("%q cannot be read: no such file or directory", missing)},
-		{name: "Localhost directory", p: sp(localhost, filepath.Dir(missing)), want: "invalid", errHas: "is a directory"},
+		{name: "Localhost directory", p: sp(localhost, filepath.Dir(missing)), want: "invalid", errHas: "not a regular file (a directory)"},
 		{name: "Localhost bad JSON", p: sp(localhost, badJSON), want: "invalid", errHas: fmt.Sprintf("%q: invalid JSON", badJSON)},
 		{name: "unknown profile type", p: sp(7, ""), want: "invalid", errHas: "unknown seccomp profile type"},
 		{name: "privileged ignores Localhost", p: sp(localhost, blockHost), privileged: true, want: "nil"},
@@ -749,7 +750,8 @@ func TestSeccompUnreadableProfile(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]string{ // path → the reason the message must give
 		filepath.Join(dir, "missing.json"): "no such file or directory",
-		dir:                                "is a directory",
+		dir:                                "not a regular file (a directory)",
+		"/dev/zero":                        "not a regular file (a character device)",
 	}
 	if os.Geteuid() != 0 { // root reads a file whatever its mode
 		path := writeProfile(t, "secret.json", critestBlockChmodProfile)
@@ -889,6 +891,33 @@ func TestDefaultSeccompJSON(t *testing.T) {
 		check("action", string(r.Action), sc.Actions)
 		for _, a := range r.Args {
 			check("operator", string(a.Op), sc.Operators)
+		}
+	}
+}
+
+// A Localhost profile the pod names is read as a small regular file: a
+// FIFO does not hang the create, /dev/zero does not fill berth's memory.
+func TestSeccompProfileSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "profile.fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := writeProfile(t, "big.json", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [], "x": "`+strings.Repeat("y", maxSeccompProfile)+`"}`)
+	for path, reason := range map[string]string{
+		fifo:        "not a regular file (a FIFO)",
+		"/dev/zero": "not a regular file (a character device)",
+		big:         "file too large",
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := localhostSeccomp(path, nil, testSeccompHost); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), reason) {
+				t.Errorf("%s: %v; want ErrInvalid with %q", path, err, reason)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("reading the profile %s blocked", path)
 		}
 	}
 }

@@ -158,11 +158,25 @@ func (h *Host) Build(in Input) (*rspec.Spec, error) {
 	h.setResources(&g, c.Resources, logrus.WithFields(logrus.Fields{"container": in.ID, "cgroup": in.CgroupsPath}))
 	g.SetLinuxCgroupsPath(in.CgroupsPath)
 	for k, v := range c.Annotations {
+		if runtimeAnnotation(k) {
+			continue
+		}
 		g.AddAnnotation(k, v)
 	}
 	g.AddAnnotation("io.kubernetes.cri.container-type", "container")
 	g.AddAnnotation("io.kubernetes.cri.sandbox-id", in.Pod.ID)
 	return g.Config, nil
+}
+
+// runtimeAnnotationPrefixes name the annotations OCI runtimes act on (crun's
+// run.oci.* change how it runs the container, runc's org.criu.* how it
+// checkpoints it) and berth's own: a container's annotations never reach
+// the spec with them, whatever the pod asks. ContainerStatus still
+// reports every annotation the container was created with.
+var runtimeAnnotationPrefixes = []string{"run.oci.", "org.criu.", "io.kubernetes.cri."}
+
+func runtimeAnnotation(key string) bool {
+	return slices.ContainsFunc(runtimeAnnotationPrefixes, func(p string) bool { return strings.HasPrefix(key, p) })
 }
 
 // procPaths are the paths a container's /proc (and /sys) masks and makes

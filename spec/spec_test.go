@@ -609,14 +609,25 @@ func TestClampOOMScoreAdj(t *testing.T) {
 func TestBuildSpecCgroupsPathAndAnnotations(t *testing.T) {
 	s := buildSpec(t, func(in *testCase) {
 		in.CgroupsPath = "kubepods-pod1.slice:berth:ctr-1"
-		in.Container.Annotations = map[string]string{"a": "1", "io.example/b": "two"}
+		in.Container.Annotations = map[string]string{
+			"a": "1", "io.example/b": "two",
+			// What OCI runtimes act on, and berth's own, never come from the pod.
+			"run.oci.keep_original_groups": "1", "run.oci.systemd.subgroup": "x", "org.criu.config": "/etc/shadow",
+			"io.kubernetes.cri.sandbox-id": "another-pod", "io.kubernetes.cri.container-type": "sandbox",
+		}
 	})
 	if s.Linux.CgroupsPath != "kubepods-pod1.slice:berth:ctr-1" {
 		t.Errorf("cgroups path = %q", s.Linux.CgroupsPath)
 	}
-	for k, v := range map[string]string{"a": "1", "io.example/b": "two", "io.kubernetes.cri.sandbox-id": testPod.ID} {
+	want := map[string]string{"a": "1", "io.example/b": "two", "io.kubernetes.cri.sandbox-id": testPod.ID, "io.kubernetes.cri.container-type": "container"}
+	for k, v := range want {
 		if got, ok := s.Annotations[k]; !ok || got != v {
 			t.Errorf("annotation %s = %q (present %v), want %q", k, got, ok, v)
+		}
+	}
+	for k := range s.Annotations {
+		if _, ok := want[k]; !ok {
+			t.Errorf("annotation %s = %q reached the spec", k, s.Annotations[k])
 		}
 	}
 }

@@ -1,11 +1,16 @@
 package spec
 
 import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
+
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // User is the identity a container's process runs as.
@@ -35,15 +40,15 @@ func resolveUser(rootfs string, sc *Security, imageUser string) (User, error) {
 		// then let the group replace the primary one.
 		spec, _, _ = strings.Cut(spec, ":")
 	}
-	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
+	passwd, err := imageFile(rootfs, "/etc/passwd")
 	if err != nil {
 		return User{}, err
 	}
-	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	group, err := imageFile(rootfs, "/etc/group")
 	if err != nil {
 		return User{}, err
 	}
-	eu, err := user.GetExecUserPath(spec, &user.ExecUser{Home: "/"}, passwd, group)
+	eu, err := user.GetExecUser(spec, &user.ExecUser{Home: "/"}, passwd, group)
 	if err != nil {
 		return User{}, invalidf("user %q: %v", spec, err)
 	}
@@ -68,4 +73,23 @@ func resolveUser(rootfs string, sc *Security, imageUser string) (User, error) {
 		add(uint32(gid))
 	}
 	return u, nil
+}
+
+// maxImageFile bounds what berth reads of an image's /etc/passwd or
+// /etc/group.
+const maxImageFile = 8 << 20
+
+// imageFile reads a file of the image for user lookups: inside the rootfs
+// (no symlink out of it), a regular file only (a FIFO would hang the
+// create, a device would be opened by root on the host), bounded. A
+// missing file is no file (nil): numeric users need none.
+func imageFile(rootfs, path string) (io.Reader, error) {
+	data, err := fsutil.ReadRegularInRoot(rootfs, path, maxImageFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, invalidf("the image's %s: %v", path, err)
+	}
+	return bytes.NewReader(data), nil
 }

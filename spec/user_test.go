@@ -1,9 +1,15 @@
 package spec
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestBuildSpecUser(t *testing.T) {
@@ -164,4 +170,59 @@ func TestBuildSpecUserInvalid(t *testing.T) {
 		{"unknown image user", func(t *testing.T, in *testCase) { in.Image.User = "nobody" }},
 		{"unknown image group", func(t *testing.T, in *testCase) { in.Image.User = "app:nogroup" }},
 	})
+}
+
+// The image's /etc/passwd and /etc/group are the image's to make: a FIFO
+// must not hang the create, a device must not be opened, a symlink must
+// not lead to the host's file.
+func TestBuildSpecHostileUserFiles(t *testing.T) {
+	tests := map[string]func(t *testing.T, etc string){
+		"passwd is a FIFO": func(t *testing.T, etc string) {
+			os.Remove(filepath.Join(etc, "passwd"))
+			if err := unix.Mkfifo(filepath.Join(etc, "passwd"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"group is a FIFO": func(t *testing.T, etc string) {
+			os.Remove(filepath.Join(etc, "group"))
+			if err := unix.Mkfifo(filepath.Join(etc, "group"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"passwd is a device node": func(t *testing.T, etc string) {
+			os.Remove(filepath.Join(etc, "passwd"))
+			if err := unix.Mknod(filepath.Join(etc, "passwd"), unix.S_IFCHR|0o644, int(unix.Mkdev(1, 5))); err != nil { // /dev/zero
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, setup := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := testInput(t)
+			in.Container.Security.RunAsUsername = "app"
+			setup(t, filepath.Join(in.Rootfs, "etc"))
+			done := make(chan error, 1)
+			go func() { _, err := in.Host.Build(in.Input); done <- err }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("Build = %v; want ErrInvalid: not a regular file", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Build blocked on the image's user files")
+			}
+		})
+	}
+	// A passwd symlinked to the host's /etc/passwd resolves inside the
+	// image (here to itself, a loop): never to the host's file.
+	in := testInput(t)
+	in.Container.Security.RunAsUsername = "app"
+	passwd := filepath.Join(in.Rootfs, "etc", "passwd")
+	os.Remove(passwd)
+	if err := os.Symlink("/etc/passwd", passwd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Host.Build(in.Input); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a passwd symlink to itself: %v; want the user unknown (ErrInvalid)", err)
+	}
 }

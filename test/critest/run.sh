@@ -41,6 +41,8 @@ berth_pid=""
 cleanup() {
 	[ -n "$berth_pid" ] && kill -TERM "$berth_pid" 2>/dev/null && wait "$berth_pid" 2>/dev/null || true
 	[ -n "$registry_pid" ] && kill -TERM "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null || true
+	ip link delete berthcritest 2>/dev/null || true
+	rm -rf /var/lib/cni/networks/berth-critest
 	if [ "$keep" = 1 ]; then
 		echo "run.sh: kept $work (berth.log, registry.log, report.json)" >&2
 	else
@@ -65,8 +67,16 @@ wait_for grep -q '^ready ' "$work/registry.out" || { cat "$work/registry.log" >&
 addr=$(awk '/^ready /{print $2; exit}' "$work/registry.out")
 
 # 2. berth, configured for the bench.
+# The default network, but its own name, bridge and subnet: host-local's
+# allocations and the bridge of a real berth on this machine stay apart
+# (and an earlier run's, if it crashed, go first).
+ip link delete berthcritest 2>/dev/null || true
+rm -rf /var/lib/cni/networks/berth-critest
 mkdir -p "$work/cni"
-cp "$top/hack/cni/10-berth.conflist" "$work/cni/"
+sed -e 's/"name": "berth"/"name": "berth-critest"/' -e 's/"bridge": "berth0"/"bridge": "berthcritest"/' \
+	-e 's|10\.85\.0\.0/16|10.86.0.0/16|' "$top/hack/cni/10-berth.conflist" >"$work/cni/10-berth-critest.conflist"
+grep -q '"berth-critest"' "$work/cni/10-berth-critest.conflist" && grep -q berthcritest "$work/cni/10-berth-critest.conflist" &&
+	grep -q 10.86.0.0/16 "$work/cni/10-berth-critest.conflist" || { echo "run.sh: could not derive the test network" >&2; exit 1; }
 {
 	echo "root = \"$work/root\""
 	echo "runroot = \"$work/run\""
@@ -122,6 +132,9 @@ done
 while read -r mnt; do
 	leftovers+=("mount $mnt")
 done < <(awk -v w="$work/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo)
+for ip in /var/lib/cni/networks/berth-critest/[0-9]*; do
+	[ -e "$ip" ] && leftovers+=("host-local allocation ${ip##*/}")
+done
 
 # 5. berth exits cleanly on SIGTERM (its containers, if any, would stay).
 kill -TERM "$berth_pid"

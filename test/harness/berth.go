@@ -142,6 +142,9 @@ func Start(t testing.TB, opts Options) *Berth {
 	return b
 }
 
+// kubeletMaxMsgSize is kubelet's CRI client message limit, 16 MiB.
+const kubeletMaxMsgSize = 16 << 20
+
 // raceReport starts each report of Go's race detector.
 const raceReport = "WARNING: DATA RACE"
 
@@ -178,7 +181,9 @@ func (b *Berth) start(t testing.TB, args []string) {
 	if b.conn != nil {
 		b.conn.Close()
 	}
-	conn, err := grpc.NewClient("unix://"+b.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// kubelet's (and crictl's) message limit: a reply berth sends must fit.
+	conn, err := grpc.NewClient("unix://"+b.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(kubeletMaxMsgSize), grpc.MaxCallSendMsgSize(kubeletMaxMsgSize)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,3 +284,34 @@ func TestUpdateContainerResources(t *testing.T) {
 	removePod(t, b, p.id)
 	f.assertAllClean(t, []testPod{p})
 }
+
+// ExecSync's reply fits kubelet's 16 MiB message limit whatever the
+// command prints: the output is truncated (both streams together), never
+// a ResourceExhausted in the client.
+func TestExecSyncOutputFitsTheMessageLimit(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cbig", "berthitcbig", "10.124.18.0/24")
+	b := f.b
+	p := f.runPod(t, "big", nil)
+	id := runContainer(t, b, p, containerConfig("app", "sleep", "3600"))
+	for name, script := range map[string]string{
+		"20 MB of stdout":            "head -c 20000000 /dev/zero",
+		"12 MB of stdout and stderr": "head -c 12000000 /dev/zero; head -c 12000000 /dev/zero >&2",
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := b.Runtime().ExecSync(ctx(t), &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sh", "-c", script}, Timeout: 60})
+			if err != nil {
+				t.Fatalf("ExecSync: %v", err)
+			}
+			got := len(resp.GetStdout()) + len(resp.GetStderr())
+			if got == 0 || got > 16<<20 || resp.GetExitCode() != 0 {
+				t.Errorf("%d bytes of output (exit %d); want some, at most 16 MiB", got, resp.GetExitCode())
+			}
+		})
+	}
+	if !b.WaitForLog("ExecSync output truncated", 10*time.Second) {
+		t.Error("the truncation is not logged")
+	}
+	removeContainer(t, b, id)
+	removePod(t, b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
