@@ -11,4 +11,6 @@ var (
 	ErrBlocked          = errors.New("registry is blocked by configuration")
 	ErrInUse            = errors.New("image in use")
 	ErrNoProgress       = errors.New("image pull made no progress")
+	// ErrTooLarge marks a manifest, config or layer count over its bound.
+	ErrTooLarge = errors.New("image too large")
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -61,7 +62,31 @@ func (t progressTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	t.p.touch()
 	resp.Body = progressBody{resp.Body, t.p}
+	// A manifest or an index is read whole into memory: bound it before
+	// (by its length) and while (by what arrives) it is read.
+	if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/manifests/") && resp.StatusCode == http.StatusOK {
+		if resp.ContentLength > maxManifestSize {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: the manifest of %s is %d bytes, at most %d", ErrTooLarge, req.URL.Path, resp.ContentLength, maxManifestSize)
+		}
+		resp.Body = &boundedBody{ReadCloser: resp.Body, left: maxManifestSize, what: "the manifest of " + req.URL.Path}
+	}
 	return resp, nil
+}
+
+// boundedBody fails a read past its bound.
+type boundedBody struct {
+	io.ReadCloser
+	left int64
+	what string
+}
+
+func (b *boundedBody) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	if b.left -= int64(n); b.left < 0 {
+		return 0, fmt.Errorf("%w: %s is more than %d bytes", ErrTooLarge, b.what, maxManifestSize)
+	}
+	return n, err
 }
 
 type progressBody struct {

@@ -27,6 +27,15 @@ import (
 // layerJobs bounds how many layers of one pull download at once.
 const layerJobs = 3
 
+// Bounds on what a registry sends before berth trusts it (containers/image
+// bounds manifests and configs the same way; overlayfs stacks at most 500
+// lower dirs).
+const (
+	maxManifestSize = 4 << 20
+	maxConfigSize   = 4 << 20
+	maxLayers       = 500
+)
+
 // Auth is the registry credential a pull carries (the CRI AuthConfig).
 type Auth = authn.AuthConfig
 
@@ -207,6 +216,19 @@ func (p *Puller) download(ctx context.Context, r Reference, ref name.Reference, 
 	img, err := desc.Image() // resolves an index to this platform
 	if err != nil {
 		return nil, err
+	}
+	// What the manifest declares is bounded before anything it names is
+	// fetched (the config is read whole into memory; each layer is a
+	// directory and an overlay lower dir).
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	if m.Config.Size > maxConfigSize {
+		return nil, fmt.Errorf("%w: the image config is %d bytes, at most %d", ErrTooLarge, m.Config.Size, maxConfigSize)
+	}
+	if len(m.Layers) > maxLayers {
+		return nil, fmt.Errorf("%w: the image has %d layers, at most %d", ErrTooLarge, len(m.Layers), maxLayers)
 	}
 	configName, err := img.ConfigName()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -435,4 +436,56 @@ type staticAuth struct{ user, pass string }
 
 func (a *staticAuth) Authorization() (*Auth, error) {
 	return &Auth{Username: a.user, Password: a.pass}, nil
+}
+
+// A registry cannot make berth read a huge manifest or config into memory,
+// or stack more layers than overlayfs can: such images are refused with
+// ErrTooLarge before what they name is downloaded, and leave nothing.
+func TestPullRefusesOversizedImages(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	small := tarLayer(t, file("x", "x"))
+	bigLabel := strings.Repeat("x", maxConfigSize+1)
+	cases := map[string]v1.Image{
+		"config over 4 MiB": testImage(t, v1.Config{Labels: map[string]string{"big": bigLabel}}, small),
+		"manifest over 4 MiB": mutate.Annotations(testImage(t, v1.Config{}, small),
+			map[string]string{"big": strings.Repeat("y", maxManifestSize+1)}).(v1.Image),
+	}
+	many := make([]v1.Layer, maxLayers+1)
+	for i := range many {
+		many[i] = small
+	}
+	cases["more layers than overlayfs stacks"] = testImage(t, v1.Config{}, many...)
+	for name, img := range cases {
+		t.Run(name, func(t *testing.T) {
+			repo := reg.push(t, "big:1", img)
+			reg.blobGets.Store(0)
+			p, s := newPuller(t, nil)
+			_, err := p.Pull(context.Background(), repo+":1", Auth{})
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("pull: %v; want ErrTooLarge", err)
+			}
+			if n := reg.blobGets.Load(); n != 0 {
+				t.Errorf("%d blobs downloaded before the refusal", n)
+			}
+			if len(s.List()) != 0 {
+				t.Error("an image record was left")
+			}
+			if entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers")); len(entries) != 0 {
+				t.Errorf("layers left: %v", entries)
+			}
+		})
+	}
+}
+
+// A manifest sent without its length (or with a false one) is bounded as
+// it is read.
+func TestBoundedBody(t *testing.T) {
+	b := &boundedBody{ReadCloser: io.NopCloser(strings.NewReader(strings.Repeat("m", 100))), left: 40, what: "the manifest"}
+	if _, err := io.ReadAll(b); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("reading past the bound: %v, want ErrTooLarge", err)
+	}
+	ok := &boundedBody{ReadCloser: io.NopCloser(strings.NewReader("small")), left: 40}
+	if data, err := io.ReadAll(ok); err != nil || string(data) != "small" {
+		t.Fatalf("under the bound: %q, %v", data, err)
+	}
 }

@@ -39,6 +39,8 @@ func toStatus(err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, image.ErrBlocked):
 		code = codes.PermissionDenied
+	case errors.Is(err, image.ErrTooLarge):
+		code = codes.ResourceExhausted
 	}
 	return status.Error(code, err.Error())
 }

@@ -40,6 +40,7 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("cni: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{fmt.Errorf("pull: %w", image.ErrNoProgress), codes.DeadlineExceeded},
 		{fmt.Errorf("pull: %w", image.ErrBlocked), codes.PermissionDenied},
+		{fmt.Errorf("pull: %w: the image has 900 layers", image.ErrTooLarge), codes.ResourceExhausted},
 		{fmt.Errorf("x: %w", context.Canceled), codes.Canceled},
 		{fmt.Errorf("runc create: something else"), codes.Unknown},
 		// Image volumes: the image's code, kubelet's prefix first.

@@ -138,7 +138,9 @@ func (r *streamRuntime) Exec(ctx context.Context, containerID string, cmd []stri
 		return err
 	}
 	defer release()
-	err = r.s.containers.Exec(ctx, containerID, cmd, streams(in, out, errw, tty, resize))
+	ctx, end := context.WithCancel(ctx)
+	defer end() // the session is over: its resize adapter goes too
+	err = r.s.containers.Exec(ctx, containerID, cmd, streams(ctx, in, out, errw, tty, resize))
 	var exit *container.ExitError
 	if errors.As(err, &exit) {
 		// The protocol carries the exit code back to the client this way.
@@ -153,7 +155,9 @@ func (r *streamRuntime) Attach(ctx context.Context, containerID string, in io.Re
 		return err
 	}
 	defer release()
-	return r.s.containers.Attach(ctx, containerID, streams(in, out, errw, tty, resize))
+	ctx, end := context.WithCancel(ctx)
+	defer end()
+	return r.s.containers.Attach(ctx, containerID, streams(ctx, in, out, errw, tty, resize))
 }
 
 func (r *streamRuntime) PortForward(ctx context.Context, podSandboxID string, port int32, stream io.ReadWriteCloser) error {
@@ -166,14 +170,29 @@ func (r *streamRuntime) PortForward(ctx context.Context, podSandboxID string, po
 }
 
 // streams adapts the library's stream ends to the container package's.
-func streams(in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) container.Streams {
+// The resize adapter lives as long as the session (ctx): a resize that
+// arrives once the command has ended, with nobody reading sizes, must not
+// leave it blocked forever.
+func streams(ctx context.Context, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommandserver.TerminalSize) container.Streams {
 	s := container.Streams{Stdin: in, Stdout: out, Stderr: errw, TTY: tty}
 	if resize != nil {
 		sizes := make(chan container.Size)
 		go func() {
 			defer close(sizes)
-			for r := range resize {
-				sizes <- container.Size{Width: r.Width, Height: r.Height}
+			for {
+				select {
+				case r, ok := <-resize:
+					if !ok {
+						return
+					}
+					select {
+					case sizes <- container.Size{Width: r.Width, Height: r.Height}:
+					case <-ctx.Done():
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 		s.Resize = sizes

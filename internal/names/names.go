@@ -9,12 +9,21 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
+
+// CreateDeadline bounds a create that runs detached from its caller: past
+// it, the create's context ends, its steps fail and roll back, and the
+// name is freed. Each step has a shorter bound of its own (CNI, the
+// runtime, conmon); this one catches what has none.
+const CreateDeadline = 10 * time.Minute
 
 // Registry maps names to the IDs that own them.
 type Registry struct {
 	mu sync.Mutex
 	m  map[string]*entry
+	// deadline is CreateDeadline, shorter in tests.
+	deadline time.Duration
 }
 
 type entry struct {
@@ -24,7 +33,7 @@ type entry struct {
 }
 
 // New returns an empty registry.
-func New() *Registry { return &Registry{m: map[string]*entry{}} }
+func New() *Registry { return &Registry{m: map[string]*entry{}, deadline: CreateDeadline} }
 
 // Reserve claims name for id. When another ID holds it, Reserve waits for
 // that create to finish: if it succeeded, the other ID is returned (the
@@ -97,6 +106,7 @@ func (r *Registry) Release(name, id string) {
 // cancellation: when kubelet gives up waiting (ctx ends) the create goes on,
 // and kubelet's retry with the same name waits for it and gets its ID. When
 // another ID already owns the name, that ID is returned and nothing runs.
+// The detached create has CreateDeadline to finish.
 func (r *Registry) Create(ctx context.Context, name, id string, create func(context.Context) error) (string, error) {
 	owner, err := r.Reserve(ctx, name, id)
 	if err != nil {
@@ -107,7 +117,9 @@ func (r *Registry) Create(ctx context.Context, name, id string, create func(cont
 	}
 	done := make(chan error, 1)
 	go func() {
-		err := create(context.WithoutCancel(ctx))
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.deadline)
+		err := create(cctx)
+		cancel()
 		r.Finish(name, id, err == nil)
 		done <- err
 	}()

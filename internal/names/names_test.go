@@ -239,3 +239,28 @@ func TestCreateGoesOnWhenTheCallerGivesUp(t *testing.T) {
 		t.Fatalf("retry got %q, want the first call's ID", id)
 	}
 }
+
+// A create that never finishes on its own is ended by the deadline: its
+// context is done, it fails, and the name is free for the next caller.
+func TestCreateDeadline(t *testing.T) {
+	r := New()
+	r.deadline = 50 * time.Millisecond
+	stuck := func(ctx context.Context) error {
+		<-ctx.Done() // a step that only ends with its context
+		return ctx.Err()
+	}
+	// The caller went away at once; the create runs on, detached.
+	caller, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.Create(caller, "pod", "id1", stuck); err == nil {
+		t.Fatal("the caller gone: want its context's error")
+	}
+	// The next caller waits for the stuck create to hit its deadline, then
+	// gets the name.
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	got, err := r.Create(wait, "pod", "id2", func(context.Context) error { return nil })
+	if err != nil || got != "id2" {
+		t.Fatalf("after the deadline: %q, %v; want the name for id2", got, err)
+	}
+}
