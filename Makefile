@@ -16,7 +16,7 @@ TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod
 PREFIX ?= /usr/local
 CNI_CONF_DIR ?= /etc/cni/net.d
 
-.PHONY: all build build-race deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench lint clean
+.PHONY: fuzz fuzz-short all build build-race deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench lint clean
 
 all: build
 
@@ -60,13 +60,28 @@ cni-config:
 run: deps build cni-config
 	$(BIN)/berth
 
-test: deps build build-race tools lint unit integration critest-progress e2e-node-subset
+test: deps build build-race tools lint unit fuzz-short integration critest-progress e2e-node-subset
 
 unit:
 	$(GO) test -race -count=1 ./...
 
 integration: build-race
 	BERTH_BINARY=$(BIN)/berth-race $(GO) test -race -count=1 -timeout 30m -tags integration ./test/integration/...
+
+# Fuzz targets: CRI request translation, the config parser, image
+# references and layer unpacking. make test runs each for a few seconds;
+# make fuzz for longer (FUZZTIME=10m make fuzz). A failure's input lands in
+# the package's testdata/fuzz, which then runs as a regular test.
+FUZZ_TARGETS := FuzzContainerConfig:./server FuzzSandboxConfig:./server FuzzLoad:./config FuzzParseReference:./image FuzzUnpackLayer:./image
+FUZZTIME ?= 2m
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 # critest with the specs not built yet skipped, on the race-built daemon:
 # must pass with the counts per group in test/critest/expected.txt.

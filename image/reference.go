@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,11 +40,21 @@ func ParseReference(s string) (Reference, error) {
 		return Reference{}, fmt.Errorf("%w %q: %v", ErrInvalidReference, s, err)
 	}
 	repo := tag.Context()
+	// The registry client takes "/" or "a/" as a repository with an empty
+	// path component, which no registry serves and nothing parses back.
+	if path := repo.RepositoryStr(); path == "" || slices.Contains(strings.Split(path, "/"), "") {
+		return Reference{}, fmt.Errorf("%w %q: empty path component", ErrInvalidReference, s)
+	}
 	host := repo.RegistryStr()
 	if host == name.DefaultRegistry {
 		host = dockerHub
 	}
 	r.Repository = host + "/" + repo.RepositoryStr()
+	// The normalized name must be one too ("library/" can push a long
+	// name past the 255-character limit).
+	if _, err := name.NewRepository(r.Repository, name.WeakValidation); err != nil {
+		return Reference{}, fmt.Errorf("%w %q: %v", ErrInvalidReference, s, err)
+	}
 	// A bare digest reference has no tag; otherwise the tag defaults to latest.
 	if !hasDigest || tagGiven(base) {
 		r.Tag = tag.TagStr()
