@@ -280,6 +280,17 @@ func (f *containerFixture) assertAllClean(t *testing.T, pods []testPod) {
 	}
 }
 
+// removeAll removes the containers, then their pod, and checks that
+// nothing of any is left.
+func (f *containerFixture) removeAll(t *testing.T, p testPod, containers ...string) {
+	t.Helper()
+	for _, id := range containers {
+		removeContainer(t, f.b, id)
+	}
+	removePod(t, f.b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
 func openFDCount(t *testing.T, b *harness.Berth) int {
 	t.Helper()
 	fds, err := b.OpenFDs()

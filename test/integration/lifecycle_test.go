@@ -86,11 +86,7 @@ func TestStopSignalsAndGracefulExit(t *testing.T) {
 			}
 		})
 	}
-	for _, id := range ids {
-		removeContainer(t, b, id)
-	}
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, ids...)
 }
 
 // A container whose monitor died with it, before writing the exit file,
@@ -113,9 +109,7 @@ func TestMonitorDeathIsAnUnknownExit(t *testing.T) {
 		t.Fatalf("monitor and process gone: %s, exit %d, reason %q, message %q; want EXITED 255 Error, exit code unknown",
 			st.GetState(), st.GetExitCode(), st.GetReason(), st.GetMessage())
 	}
-	removeContainer(t, b, id)
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, id)
 }
 
 // A container that exits while berth is down reads exited, with the code
@@ -143,9 +137,7 @@ func TestContainerExitedWhileBerthWasDown(t *testing.T) {
 	if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 137 || st.GetFinishedAt() == 0 {
 		t.Fatalf("after the restart: %s, exit %d, finished %d; want EXITED 137 with a finish time", st.GetState(), st.GetExitCode(), st.GetFinishedAt())
 	}
-	removeContainer(t, b, id)
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, id)
 }
 
 // mustStartOrZero is a process's start time, or 0 when it is gone.
@@ -205,9 +197,7 @@ exec /usr/local/sbin/runc "$@"
 	}
 	// The name is free: the same create now succeeds.
 	id := runContainer(t, b, p, cfg)
-	removeContainer(t, b, id)
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, id)
 }
 
 // The crun handler: a pod on it runs a container, or, with a crun too old
@@ -231,9 +221,7 @@ func TestCrunHandler(t *testing.T) {
 	if out := execSync(t, b, id, "echo", "on crun"); out != "on crun\n" {
 		t.Fatalf("exec in a crun container: %q", out)
 	}
-	removeContainer(t, b, id)
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, id)
 }
 
 // UpdateContainerResources resizes a running container's cgroup in place
@@ -280,9 +268,7 @@ func TestUpdateContainerResources(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("resizing an exited container: want FailedPrecondition, got %v", err)
 	}
-	removeContainer(t, b, id)
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, id)
 }
 
 // ExecSync's reply fits kubelet's 16 MiB message limit whatever the
@@ -311,7 +297,5 @@ func TestExecSyncOutputFitsTheMessageLimit(t *testing.T) {
 	if !b.WaitForLog("ExecSync output truncated", 10*time.Second) {
 		t.Error("the truncation is not logged")
 	}
-	removeContainer(t, b, id)
-	removePod(t, b, p.id)
-	f.assertAllClean(t, []testPod{p})
+	f.removeAll(t, p, id)
 }
