@@ -8,9 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,11 +46,7 @@ func TestDroppedStreamingSessionsLeaveNothing(t *testing.T) {
 			args = []string{"exec", cid, "sh", "-c", "echo ready; exec sleep " + sleepArg}
 			// Its output came through, and its command runs in the container.
 			works = func(line string) bool {
-				if line != "ready" {
-					return false
-				}
-				waitForSession(t, func() bool { return len(sleepers()) > 0 })
-				return len(sleepers()) > 0
+				return line == "ready" && eventually(10*time.Second, func() bool { return len(sleepers()) > 0 })
 			}
 		case 1:
 			args = []string{"attach", cid}
@@ -190,23 +184,4 @@ func forwardServes(t *testing.T, line, page string) bool {
 var sleepArg string
 
 // sleepers lists the host pids of this run's exec'd sleep commands.
-func sleepers() []string {
-	var pids []string
-	want := "sleep\x00" + sleepArg + "\x00"
-	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, m := range matches {
-		data, err := os.ReadFile(m)
-		if err == nil && string(data) == want {
-			pids = append(pids, strings.TrimSuffix(strings.TrimPrefix(m, "/proc/"), "/cmdline"))
-		}
-	}
-	return pids
-}
-
-// waitForSession polls cond for up to 10 s.
-func waitForSession(t *testing.T, cond func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func sleepers() []string { return pgrepFull("sleep " + sleepArg) }
