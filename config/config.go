@@ -11,6 +11,7 @@ const (
 	DefaultConfigFile = "/etc/berth/berth.toml"
 	DefaultRoot       = "/var/lib/berth"
 	DefaultRunRoot    = "/run/berth"
+	DefaultUsernsRoot = "/run/berth-userns"
 	DefaultListen     = "/run/berth/berth.sock"
 )
 
@@ -25,7 +26,8 @@ const (
 // keys a SIGHUP applies without a restart.
 type Config struct {
 	Root              string   `toml:"root" doc:"Persistent state: image layers, the metadata store."`
-	RunRoot           string   `toml:"runroot" doc:"Volatile state (lost on reboot): sockets, pinned namespaces, container bundles."`
+	RunRoot           string   `toml:"runroot" doc:"Volatile state (lost on reboot): sockets, pinned namespaces, container bundles. Only root may enter it (0700)."`
+	UsernsRoot        string   `toml:"userns_root" doc:"Where user-namespaced pods' containers have their root filesystems mounted: a dir others may pass through but not list (0711), with one dir per pod owned by the pod's mapped root. Outside root and runroot, which stay private."`
 	Listen            string   `toml:"listen" doc:"Unix socket the CRI gRPC server listens on."`
 	LogLevel          string   `toml:"log_level" reload:"true" doc:"One of trace, debug, info, warn, error, fatal, panic."`
 	CgroupDriver      string   `toml:"cgroup_driver" doc:"How pod and container cgroups are managed: \"cgroupfs\" or \"systemd\"."`
@@ -33,6 +35,7 @@ type Config struct {
 	StreamIdleTimeout Duration `toml:"stream_idle_timeout" doc:"Close an exec, attach or port-forward stream idle for this long."`
 	StreamMaxSessions int      `toml:"stream_max_sessions" doc:"Most exec, attach and port-forward sessions open at once; more are refused."`
 	MetricsAddress    string   `toml:"metrics_address" doc:"host:port for Prometheus metrics; empty disables them."`
+	AppArmorProfile   string   `toml:"apparmor_profile" doc:"On hosts that enforce AppArmor: the profile of containers that ask for RuntimeDefault or name none. berth-default is berth's own, loaded at start-up with apparmor_parser; another must be loaded by the operator before berth starts. berth refuses to start rather than run them unconfined."`
 
 	Runtime    RuntimeConfig             `toml:"runtime" doc:"OCI runtimes, one handler per RuntimeClass."`
 	Conmon     ConmonConfig              `toml:"conmon" doc:"The conmon monitor run for every container."`
@@ -116,12 +119,14 @@ func Default() *Config {
 	return &Config{
 		Root:              DefaultRoot,
 		RunRoot:           DefaultRunRoot,
+		UsernsRoot:        DefaultUsernsRoot,
 		Listen:            DefaultListen,
 		LogLevel:          "info",
 		CgroupDriver:      CgroupfsDriver,
 		StreamAddress:     "127.0.0.1:0",
 		StreamIdleTimeout: Duration{15 * time.Minute},
 		StreamMaxSessions: 256,
+		AppArmorProfile:   "berth-default",
 		Runtime: RuntimeConfig{
 			DefaultHandler:      "runc",
 			RestrictOOMScoreAdj: true,

@@ -70,6 +70,8 @@ func TestLoadErrorsNameFileKeyReason(t *testing.T) {
 		{name: "unknown nested key", main: "[cni]\nconfdir = \"/x\"\n", wantFile: "berth.toml", wantKey: "cni.confdir", wantReason: "unknown key"},
 		{name: "bad driver", main: "cgroup_driver = \"cgroupfs2\"\n", wantFile: "berth.toml", wantKey: "cgroup_driver", wantReason: "cgroupfs2"},
 		{name: "bad log level", dropin: "log_level = \"loud\"\n", wantFile: "10-x.toml", wantKey: "log_level", wantReason: "loud"},
+		{name: "userns root in runroot", main: "runroot = \"/run/b\"\nuserns_root = \"/run/b/userns\"\n", wantFile: "berth.toml", wantKey: "userns_root", wantReason: "outside runroot"},
+		{name: "userns root is root", main: "userns_root = \"/var/lib/berth\"\n", wantFile: "berth.toml", wantKey: "userns_root", wantReason: "outside root"},
 		{name: "relative root", main: "root = \"var/lib\"\n", wantFile: "berth.toml", wantKey: "root", wantReason: "absolute"},
 		{name: "unknown default handler", main: "[runtime]\ndefault_handler = \"kata\"\n", wantFile: "berth.toml", wantKey: "runtime.default_handler", wantReason: "crun, runc"},
 		{name: "relative handler path", dropin: "[runtime.handlers.runc]\npath = \"runc\"\nroot = \"/run/x\"\n", wantFile: "10-x.toml", wantKey: "runtime.handlers.runc.path", wantReason: "absolute"},

@@ -16,10 +16,19 @@ func (c *Config) validate(src Sources) error {
 	fail := func(key, format string, args ...any) error {
 		return &Error{Source: src.sourceOf(key), Key: key, Reason: fmt.Sprintf(format, args...)}
 	}
-	for key, p := range map[string]string{"root": c.Root, "runroot": c.RunRoot, "listen": c.Listen} {
+	for key, p := range map[string]string{"root": c.Root, "runroot": c.RunRoot, "userns_root": c.UsernsRoot, "listen": c.Listen} {
 		if !filepath.IsAbs(p) {
 			return fail(key, "must be an absolute path, got %q", p)
 		}
+	}
+	// The private state dirs would close the way to it.
+	for key, p := range map[string]string{"root": c.Root, "runroot": c.RunRoot} {
+		if within(c.UsernsRoot, p) {
+			return fail("userns_root", "must be outside %s (%s), which only root may enter, got %q", key, p, c.UsernsRoot)
+		}
+	}
+	if c.AppArmorProfile == "" || strings.ContainsAny(c.AppArmorProfile, " \t\n") {
+		return fail("apparmor_profile", "must be a profile name, got %q", c.AppArmorProfile)
 	}
 	if _, err := logrus.ParseLevel(c.LogLevel); err != nil {
 		return fail("log_level", "must be one of trace, debug, info, warn, error, fatal, panic, got %q", c.LogLevel)
@@ -140,4 +149,10 @@ func (c *Config) RegistryHosts() []string {
 	}
 	sort.Strings(hosts)
 	return hosts
+}
+
+// within says whether path is dir or below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }

@@ -103,6 +103,10 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		CgroupsPath: oci.CgroupsPath(m.opts.CgroupDriver, pod.CgroupParent, id),
 	}
 	rec.LogPath = logPath(pod.LogDir, cfg.LogPath, rec.Bundle)
+	rec.Rootfs = filepath.Join(rec.Bundle, "rootfs")
+	if pod.RootfsDir != "" {
+		rec.Rootfs = filepath.Join(pod.RootfsDir, id)
+	}
 
 	var u undo.Stack
 	defer func() {
@@ -115,9 +119,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 	}
 	u.Push("delete record", func() error { return m.opts.DB.Delete(Bucket, id) })
 	u.Push("remove dirs", func() error { return m.removeDirs(&rec) })
-	// The bundle holds the rootfs mount point: a container in a user
-	// namespace (an unprivileged host user) must be able to traverse it.
-	if err := os.MkdirAll(rec.Bundle, 0o711); err != nil {
+	if err := os.MkdirAll(rec.Bundle, 0o700); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(rec.Dir, "persist"), 0o700); err != nil {
@@ -128,7 +130,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 			return fmt.Errorf("create log dir: %w", err)
 		}
 	}
-	rootfs := filepath.Join(rec.Bundle, "rootfs")
+	rootfs := rec.Rootfs
 	if err := m.opts.Images.MountRootfs(img, rec.Dir, rootfs); err != nil {
 		return err
 	}
@@ -305,13 +307,21 @@ func makeMountpoints(rootfs string, mounts []rspec.Mount) error {
 	return nil
 }
 
-// removeDirs deletes the container's bundle and upper dirs.
+// removeDirs deletes the container's bundle and upper dirs, and a rootfs
+// mount point outside the bundle (unmounted by then).
 func (m *Manager) removeDirs(rec *Record) error {
 	var errs []error
 	for _, d := range []string{rec.Bundle, rec.Dir} {
 		// Only ever below berth's own dirs, whatever a record says.
 		if strings.HasPrefix(d, m.bundlesDir()+"/") || strings.HasPrefix(d, m.dirsDir()+"/") {
 			errs = append(errs, os.RemoveAll(d))
+		}
+	}
+	// Not recursive: a rootfs still mounted there stops it, rather than
+	// being deleted through.
+	if rootfs := rec.RootfsPath(); !strings.HasPrefix(rootfs, rec.Bundle+"/") {
+		if err := os.Remove(rootfs); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

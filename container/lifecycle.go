@@ -254,7 +254,7 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 			return err
 		}
 	}
-	if err := image.UnmountRootfs(filepath.Join(rec.Bundle, "rootfs")); err != nil {
+	if err := image.UnmountRootfs(rec.RootfsPath()); err != nil {
 		return err
 	}
 	if err := unmountImageVolumes(rec.Bundle); err != nil {

@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/reaper"
@@ -53,7 +53,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}}
 	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		if err := fsutil.PrivateDir(d); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -48,6 +49,10 @@ type Pod struct {
 	// CgroupParent is the pod's cgroup parent, resolved (oci.CgroupParent).
 	CgroupParent string
 	LogDir       string
+	// RootfsDir, when set, is where the pod's containers have their rootfs
+	// mount points instead of in their private bundles: the pod's user
+	// namespace dir (sandbox.Record.UsernsDir).
+	RootfsDir string
 	// Runtime is the pod's runtime handler; its containers use it too.
 	Runtime *oci.Runtime
 }
@@ -88,6 +93,7 @@ type Record struct {
 	Complete bool `json:"complete"`
 
 	Bundle     string `json:"bundle"`      // config.json, pid files, ctl fifo (runroot)
+	Rootfs     string `json:"rootfs"`      // the rootfs mount point; "" in records before it: <bundle>/rootfs
 	Dir        string `json:"dir"`         // upper and work dirs, conmon's persist dir (root)
 	LogPath    string `json:"log_path"`    // the CRI log file
 	Pid        int    `json:"pid"`         // init process
@@ -103,6 +109,14 @@ type Record struct {
 	// Resources are the ones in force: the config's, then the last
 	// UpdateContainerResources'.
 	Resources *spec.Resources `json:"resources,omitempty"`
+}
+
+// RootfsPath is where the container's rootfs is mounted.
+func (r *Record) RootfsPath() string {
+	if r.Rootfs == "" {
+		return filepath.Join(r.Bundle, "rootfs")
+	}
+	return r.Rootfs
 }
 
 // RecordID and IsComplete make a Record recoverable (store.Recover).

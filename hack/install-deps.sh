@@ -43,6 +43,9 @@ declare -A want=(
 	[netcat-openbsd]=/usr/bin/nc.openbsd
 	# glibc hostname -f for the node e2e glibc-dns-testing image.
 	[hostname]=/bin/hostname
+	# apparmor_parser loads berth's default profile on hosts that enforce
+	# AppArmor; its tests compile the profile with it everywhere.
+	[apparmor]=/sbin/apparmor_parser
 )
 missing=()
 for pkg in "${!want[@]}"; do

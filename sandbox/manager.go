@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/store"
@@ -29,7 +29,11 @@ type PodContainers interface {
 
 // Options is what the sandbox manager is made of.
 type Options struct {
-	RunRoot      string
+	RunRoot string
+	// UsernsRoot holds one dir per user-namespaced pod, owned by its mapped
+	// root, that its containers' root filesystems are mounted in: the
+	// runtime reaches them as that unprivileged host user.
+	UsernsRoot   string
 	CgroupDriver string
 	Pause        config.PauseConfig
 	ShmSize      int64
@@ -59,7 +63,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	m := &Manager{opts: opts, names: names.New(), sandboxes: map[string]*Sandbox{}}
 	for _, d := range []string{m.nsDir(), m.sandboxesDir()} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		if err := fsutil.PrivateDir(d); err != nil {
 			return nil, err
 		}
 	}

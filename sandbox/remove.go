@@ -50,5 +50,8 @@ func (m *Manager) destroy(rec *Record) error {
 	if err := os.RemoveAll(rec.Dir); err != nil {
 		return fmt.Errorf("remove sandbox dir: %w", err)
 	}
+	if err := m.removeUsernsDir(rec); err != nil {
+		return err
+	}
 	return m.opts.DB.Delete(bucket, rec.ID)
 }

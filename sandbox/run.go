@@ -91,6 +91,9 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		rec.ShmPath = filepath.Join(rec.Dir, "shm")
 	}
 	rec.PauseNS = pinPaths(m.nsDir(), id, pauseNamespaces(cfg.Namespaces))
+	if cfg.Namespaces.UserNS != nil {
+		rec.UsernsDir = filepath.Join(m.opts.UsernsRoot, id)
+	}
 
 	var u undo.Stack
 	defer func() {
@@ -104,10 +107,16 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		return err
 	}
 	u.Push("delete record", func() error { return m.opts.DB.Delete(bucket, id) })
-	if err := os.MkdirAll(rec.Dir, 0o711); err != nil {
+	if err := os.MkdirAll(rec.Dir, 0o700); err != nil {
 		return err
 	}
 	u.Push("remove sandbox dir", func() error { return os.RemoveAll(rec.Dir) })
+	if rec.UsernsDir != "" {
+		if err := m.makeUsernsDir(&rec); err != nil {
+			return err
+		}
+		u.Push("remove userns dir", func() error { return m.removeUsernsDir(&rec) })
+	}
 
 	if rec.NetNS != "" {
 		if err := pinNetNS(rec.NetNS); err != nil {
@@ -136,7 +145,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	if err != nil {
 		return err
 	}
-	spec, err := pauseSpec(&rec, m.pauseRootfs(), m.opts.Pause.Command, hostname, m.opts.Host.ClampOOMScoreAdj(pauseOOMScore))
+	spec, err := pauseSpec(&rec, m.pauseRootfsOf(&rec), m.opts.Pause.Command, hostname, m.opts.Host.ClampOOMScoreAdj(pauseOOMScore))
 	if err != nil {
 		return err
 	}

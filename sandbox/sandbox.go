@@ -98,6 +98,11 @@ type Record struct {
 	// PauseNS are the pinned namespaces of the pause process that the
 	// pod's containers join, by kind ("ipc", "uts", "pid", "user").
 	PauseNS map[string]string `json:"pause_ns,omitempty"`
+	// UsernsDir, for a pod with a user namespace, is its own dir below the
+	// userns root, owned by the pod's mapped root: the pause rootfs and the
+	// containers' rootfs mount points, which the runtime must reach as that
+	// user, are there. Everything else stays in the private Dir.
+	UsernsDir string `json:"userns_dir,omitempty"`
 }
 
 // RecordID and IsComplete make a Record recoverable (store.Recover).
@@ -176,6 +181,10 @@ func (r *Record) ContainerPod() spec.Pod {
 		Privileged:     r.Config.Privileged,
 	}
 }
+
+// RootfsDir is where the pod's containers get their rootfs mount points:
+// "" for their own (private) bundles.
+func (r *Record) RootfsDir() string { return r.UsernsDir }
 
 // PrimaryIP is the pod's first IP, or "".
 func (r *Record) PrimaryIP() string {

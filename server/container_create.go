@@ -56,6 +56,7 @@ func (s *Server) podOf(sandboxID string) (container.Pod, error) {
 		UID:          rec.Config.UID,
 		CgroupParent: rec.CgroupParent,
 		LogDir:       rec.Config.LogDir,
+		RootfsDir:    rec.RootfsDir(),
 		Runtime:      rt,
 	}, nil
 }
@@ -169,17 +170,19 @@ func seccompProfile(sc *runtimeapi.LinuxContainerSecurityContext) (spec.Profile,
 }
 
 // appArmorProfile is the AppArmor profile the security context asks for:
-// its apparmor field, else the deprecated profile name.
+// its apparmor field, else the deprecated profile name. Neither is the
+// runtime's default profile, as with containerd and CRI-O (kubernetes
+// #51746): kubelet leaves it unset for pods that do not choose.
 func appArmorProfile(sc *runtimeapi.LinuxContainerSecurityContext) (spec.Profile, error) {
 	if p := sc.GetApparmor(); p != nil {
 		return specProfile("apparmor", p)
 	}
 	switch old := sc.GetApparmorProfile(); { //nolint:staticcheck // still sent by old clients
-	case old == "runtime/default":
+	case old == "" || old == "runtime/default":
 		return spec.Profile{Type: spec.RuntimeDefault}, nil
 	case strings.HasPrefix(old, "localhost/"):
 		return spec.Profile{Type: spec.Localhost, LocalhostRef: strings.TrimPrefix(old, "localhost/")}, nil
-	case old == "" || old == "unconfined":
+	case old == "unconfined":
 		return spec.Profile{Type: spec.Unconfined}, nil
 	default:
 		return spec.Profile{}, invalid("apparmor profile %q: want runtime/default, localhost/<name> or unconfined", old)

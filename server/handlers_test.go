@@ -236,7 +236,7 @@ func TestDeprecatedProfileNames(t *testing.T) {
 		}
 	}
 	apparmor := map[string]spec.Profile{
-		"":                     {Type: spec.Unconfined},
+		"":                     {Type: spec.RuntimeDefault},
 		"unconfined":           {Type: spec.Unconfined},
 		"runtime/default":      {Type: spec.RuntimeDefault},
 		"localhost/my-profile": {Type: spec.Localhost, LocalhostRef: "my-profile"},

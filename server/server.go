@@ -57,6 +57,10 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	host.AppArmor.Default = cfg.AppArmorProfile
+	if err := host.AppArmor.LoadDefault(spec.AppArmorParser()); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(filepath.Join(cfg.Root, "berth.db"))
 	if err != nil {
 		return nil, err
@@ -94,6 +98,7 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	}
 	sandboxes, err := sandbox.NewManager(context.Background(), sandbox.Options{
 		RunRoot:      cfg.RunRoot,
+		UsernsRoot:   cfg.UsernsRoot,
 		CgroupDriver: cfg.CgroupDriver,
 		Pause:        cfg.Pause,
 		ShmSize:      cfg.Pod.ShmSize,

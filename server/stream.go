@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/net/netutil"
 	"k8s.io/cri-streaming/pkg/streaming"
 	remotecommandserver "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	utilexec "k8s.io/utils/exec"
@@ -28,19 +29,49 @@ type streamServer struct {
 	sessions chan struct{} // one slot per open session: the cap
 }
 
+// streamLimits bound what clients of the streaming server can hold. The
+// server listens on a TCP port any local user can reach, and the token
+// check comes only once a request's headers are read: the connection cap
+// and the header timeout hold before it, the session cap after it.
+type streamLimits struct {
+	sessions      int           // sessions open at once; more are refused
+	connections   int           // connections open at once; more wait in the listen queue
+	headerTimeout time.Duration // for a request's headers, the token among them
+	idleTimeout   time.Duration // a stream, or a kept-alive connection, idle this long is closed
+}
+
+// handshakeSlots are the connections allowed beyond the session cap: ones
+// still sending their headers or upgrading.
+const handshakeSlots = 64
+
+func streamLimitsOf(cfg *config.Config) streamLimits {
+	return streamLimits{
+		sessions:      cfg.StreamMaxSessions,
+		connections:   cfg.StreamMaxSessions + handshakeSlots,
+		headerTimeout: 10 * time.Second,
+		idleTimeout:   cfg.StreamIdleTimeout.Duration,
+	}
+}
+
 // startStreaming listens on the configured address (port 0 picks one) and
 // serves in the background.
 func (s *Server) startStreaming(cfg *config.Config) (*streamServer, error) {
-	l, err := net.Listen("tcp", cfg.StreamAddress)
+	return startStreamServer(cfg.StreamAddress, streamLimitsOf(cfg), func(sessions chan struct{}) streaming.Runtime {
+		return &streamRuntime{s: s, sessions: sessions}
+	})
+}
+
+func startStreamServer(addr string, lim streamLimits, runtime func(sessions chan struct{}) streaming.Runtime) (*streamServer, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("streaming server: %w", err)
 	}
 	sc := streaming.DefaultConfig
 	sc.Addr = l.Addr().String()
 	sc.BaseURL = &url.URL{Scheme: "http", Host: l.Addr().String()}
-	sc.StreamIdleTimeout = cfg.StreamIdleTimeout.Duration
-	ss := &streamServer{sessions: make(chan struct{}, cfg.StreamMaxSessions)}
-	srv, err := streaming.NewServer(sc, &streamRuntime{s: s, sessions: ss.sessions})
+	sc.StreamIdleTimeout = lim.idleTimeout
+	ss := &streamServer{sessions: make(chan struct{}, lim.sessions)}
+	srv, err := streaming.NewServer(sc, runtime(ss.sessions))
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -48,11 +79,12 @@ func (s *Server) startStreaming(cfg *config.Config) (*streamServer, error) {
 	ss.Server = srv
 	ss.http = &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: lim.headerTimeout,
+		IdleTimeout:       lim.idleTimeout,
 		ConnContext:       clientGoneContext,
 	}
 	go func() {
-		if err := ss.http.Serve(watchedListener{l}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := ss.http.Serve(watchedListener{netutil.LimitListener(l, lim.connections)}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logrus.WithError(err).Error("streaming server stopped")
 		}
 	}()

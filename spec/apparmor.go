@@ -2,16 +2,23 @@ package spec
 
 import (
 	"bufio"
+	"bytes"
+	_ "embed"
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
-	"sync"
-
-	"github.com/sirupsen/logrus"
 )
 
-// DefaultAppArmorProfile is the profile RuntimeDefault asks for when the
-// host has it loaded.
+// DefaultAppArmorProfile is berth's own AppArmor profile, which berth
+// loads at start-up on a host that enforces AppArmor and gives to
+// RuntimeDefault containers unless the operator names another.
 const DefaultAppArmorProfile = "berth-default"
+
+// defaultAppArmorPolicy is the profile's source (apparmor/berth-default).
+//
+//go:embed apparmor/berth-default
+var defaultAppArmorPolicy []byte
 
 // Where the kernel tells about AppArmor.
 const (
@@ -25,8 +32,10 @@ const (
 type AppArmor struct {
 	Enabled      bool
 	ProfilesFile string
-
-	warnNoDefault sync.Once
+	// Default is the profile RuntimeDefault containers get:
+	// DefaultAppArmorProfile (loaded by LoadDefault), or one the operator
+	// loads. Empty is DefaultAppArmorProfile.
+	Default string
 }
 
 // probeAppArmor reads whether the kernel enforces AppArmor.
@@ -35,10 +44,62 @@ func probeAppArmor(enabledFile, profilesFile string) AppArmor {
 	return AppArmor{Enabled: err == nil && strings.TrimSpace(string(data)) == "Y", ProfilesFile: profilesFile}
 }
 
+func (a *AppArmor) defaultProfile() string {
+	if a.Default == "" {
+		return DefaultAppArmorProfile
+	}
+	return a.Default
+}
+
+// AppArmorParser is the path of apparmor_parser, or "" when the host has
+// none.
+func AppArmorParser() string {
+	for _, p := range []string{"/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	p, _ := exec.LookPath("apparmor_parser")
+	return p
+}
+
+// LoadDefault makes sure the default profile is loaded, on a host that
+// enforces AppArmor (elsewhere it does nothing). berth-default is loaded
+// (or replaced by this berth's version) with parser; a profile the
+// operator named must be loaded already. An error means containers could
+// not get the confinement they ask for: berth must not start.
+func (a *AppArmor) LoadDefault(parser string) error {
+	if !a.Enabled {
+		return nil
+	}
+	name := a.defaultProfile()
+	if name != DefaultAppArmorProfile {
+		if !a.loaded(name) {
+			return fmt.Errorf("apparmor_profile %q is not loaded: load it with apparmor_parser, or use %s", name, DefaultAppArmorProfile)
+		}
+		return nil
+	}
+	if parser == "" {
+		return fmt.Errorf("AppArmor is enabled but apparmor_parser is not installed (Debian package apparmor): cannot load profile %s", name)
+	}
+	// -r replaces the version a previous berth loaded; -W writes no
+	// cache: the source is berth's own and compiles in milliseconds.
+	cmd := exec.Command(parser, "-r", "-W") // the profile on stdin
+	cmd.Stdin = bytes.NewReader(defaultAppArmorPolicy)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("load AppArmor profile %s: %v: %s", name, err, bytes.TrimSpace(out))
+	}
+	if !a.loaded(name) {
+		return fmt.Errorf("load AppArmor profile %s: apparmor_parser succeeded but the kernel does not list it in %s", name, a.ProfilesFile)
+	}
+	return nil
+}
+
 // profile is the AppArmor profile for a container's process ("" for none).
 //   - Privileged containers and Unconfined get none.
-//   - RuntimeDefault gets berth-default when that profile is loaded, else none
-//     (with one warning); on a host without AppArmor, none.
+//   - RuntimeDefault gets the default profile; on a host without AppArmor,
+//     none. Never silently none on a host with AppArmor: a default profile
+//     gone since start-up (unloaded by hand) fails the container.
 //   - Localhost needs the named profile loaded; without AppArmor or without the
 //     profile it is an error, since the pod asked for a confinement berth
 //     cannot give.
@@ -47,15 +108,13 @@ func (a *AppArmor) profile(p Profile, privileged bool) (string, error) {
 		return "", nil
 	}
 	if p.Type == RuntimeDefault {
-		if a.Enabled && a.loaded(DefaultAppArmorProfile) {
-			return DefaultAppArmorProfile, nil
+		if !a.Enabled {
+			return "", nil
 		}
-		if a.Enabled {
-			a.warnNoDefault.Do(func() {
-				logrus.Warnf("AppArmor profile %s is not loaded; RuntimeDefault containers run unconfined", DefaultAppArmorProfile)
-			})
+		if name := a.defaultProfile(); a.loaded(name) {
+			return name, nil
 		}
-		return "", nil
+		return "", fmt.Errorf("%w: the default AppArmor profile %s is not loaded (restart berth to load it)", ErrFailedPrecondition, a.defaultProfile())
 	}
 	name := p.LocalhostRef
 	if name == "" {

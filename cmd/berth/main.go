@@ -25,6 +25,7 @@ func main() {
 			&cli.StringFlag{Name: "listen", Usage: "override listen (the CRI unix socket path)"},
 			&cli.StringFlag{Name: "root", Usage: "override root (persistent state)"},
 			&cli.StringFlag{Name: "runroot", Usage: "override runroot (volatile state)"},
+			&cli.StringFlag{Name: "userns-root", Usage: "override userns_root (root filesystems of user-namespaced pods)"},
 		},
 		Action: serve,
 		Commands: []*cli.Command{
@@ -77,6 +78,7 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 		{"listen", "listen", func(cfg *config.Config, v string) { cfg.Listen = v }},
 		{"root", "root", func(cfg *config.Config, v string) { cfg.Root = v }},
 		{"runroot", "runroot", func(cfg *config.Config, v string) { cfg.RunRoot = v }},
+		{"userns-root", "userns_root", func(cfg *config.Config, v string) { cfg.UsernsRoot = v }},
 	} {
 		if !c.IsSet(f.flag) {
 			continue

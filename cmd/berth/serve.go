@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/version"
 	"github.com/berth-dev/berth/server"
@@ -37,10 +38,11 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Only root may enter the state dirs, whatever made them before.
 	for _, dir := range []string{cfg.Root, cfg.RunRoot} {
-		if err := os.MkdirAll(dir, 0o711); err != nil {
+		if err := fsutil.PrivateDir(dir); err != nil {
 			l.Close()
-			return fmt.Errorf("create state dir: %w", err)
+			return fmt.Errorf("state dir: %w", err)
 		}
 	}
 	// Pause processes and monitors are re-parented to berth, which reaps

@@ -34,7 +34,7 @@ done
 
 work=$(mktemp -d /tmp/berth-critest.XXXXXX)
 # Containers in a user namespace run as an unprivileged host user that
-# must be able to reach their rootfs and the pod files below this dir.
+# must be able to pass through this dir to their rootfs (userns_root).
 chmod 0711 "$work"
 registry_pid=""
 berth_pid=""
@@ -80,6 +80,7 @@ grep -q '"berth-critest"' "$work/cni/10-berth-critest.conflist" && grep -q berth
 {
 	echo "root = \"$work/root\""
 	echo "runroot = \"$work/run\""
+	echo "userns_root = \"$work/userns\""
 	echo "listen = \"$work/berth.sock\""
 	echo "log_level = \"debug\""
 	echo "[cni]"

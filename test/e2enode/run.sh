@@ -38,6 +38,8 @@ done
 k8s_bin=$("$top/test/e2enode/build.sh")
 
 work=$(mktemp -d /tmp/berth-e2enode.XXXXXX)
+# User-namespaced pods' runtimes pass through it to their rootfs (userns_root).
+chmod 0711 "$work"
 chmod 0711 "$work"
 registry_pid=""
 berth_pid=""
@@ -103,7 +105,7 @@ EOF
 # An empty config file: every key at its default.
 : >"$work/berth.toml"
 "$bin/berth" --config "$work/berth.toml" --config-dir "$work/berth.toml.d" \
-	--root "$work/root" --runroot "$work/run" --listen "$work/berth.sock" \
+	--root "$work/root" --runroot "$work/run" --userns-root "$work/userns" --listen "$work/berth.sock" \
 	--log-level "${BERTH_LOG_LEVEL:-info}" >"$work/berth.log" 2>&1 &
 berth_pid=$!
 echo "$berth_pid" >"$work/berth.pid"

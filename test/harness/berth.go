@@ -92,13 +92,14 @@ func WriteConfig(t testing.TB, dir string, opts Options) string {
 	}
 	cfg := fmt.Sprintf(`root = %q
 runroot = %q
+userns_root = %q
 listen = %q
 log_level = "debug"
 %s
 [cni]
 conf_dir = %q
 %s
-`, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "run", "berth.sock"), opts.TopLevel, cniDir, opts.CNI)
+`, filepath.Join(dir, "root"), filepath.Join(dir, "run"), filepath.Join(dir, "userns"), filepath.Join(dir, "run", "berth.sock"), opts.TopLevel, cniDir, opts.CNI)
 	// The runtimes keep their state below the daemon's dir too, never in
 	// /run/berth/<runtime> where a real berth on the machine keeps its own
 	// (unless the test configures the handlers itself).
@@ -119,10 +120,13 @@ conf_dir = %q
 func Start(t testing.TB, opts Options) *Berth {
 	t.Helper()
 	dir := t.TempDir()
-	// Containers in a user namespace run as an unprivileged host user that
-	// must reach their rootfs and pod files below this dir.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		t.Fatal(err)
+	// The runtime of a container in a user namespace, an unprivileged host
+	// user, must pass through this dir (and the test's dir above it, which
+	// Go makes 0700) to its rootfs below userns_root.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b := &Berth{
 		Dir:        dir,

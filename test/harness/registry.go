@@ -15,11 +15,18 @@ var (
 	catalogueErr  error
 )
 
-// Registry serves the critest image catalogue on 127.0.0.1 for the rest of
-// the test. The catalogue is built once per test process.
+// Registry serves the critest image catalogue and the hostile images on
+// 127.0.0.1 for the rest of the test. They are built once per test process.
 func Registry(t testing.TB) *registry.Server {
 	t.Helper()
-	catalogueOnce.Do(func() { catalogue, catalogueErr = registry.Catalogue(registry.DefaultBusyboxRoot()) })
+	catalogueOnce.Do(func() {
+		catalogue, catalogueErr = registry.Catalogue(registry.DefaultBusyboxRoot())
+		if catalogueErr == nil {
+			var hostile []registry.Image
+			hostile, catalogueErr = registry.Hostile(registry.DefaultBusyboxRoot())
+			catalogue = append(catalogue, hostile...)
+		}
+	})
 	if catalogueErr != nil {
 		t.Fatalf("build test images: %v", catalogueErr)
 	}
@@ -39,4 +46,21 @@ func MirrorConfig(srv *registry.Server) string {
 		fmt.Fprintf(&b, "[registries.%q]\nmirrors = [%q]\n", host, registry.MirrorPrefix(srv.Addr(), host))
 	}
 	return b.String()
+}
+
+// OversizedRegistry serves the images past berth's bounds
+// (registry.Oversized) for the rest of the test, and returns the berth
+// TOML that makes it the mirror of their host.
+func OversizedRegistry(t testing.TB) string {
+	t.Helper()
+	images, err := registry.Oversized(registry.DefaultBusyboxRoot())
+	if err != nil {
+		t.Fatalf("build oversized images: %v", err)
+	}
+	srv, err := registry.Start("127.0.0.1:0", images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return fmt.Sprintf("[registries.%q]\nmirrors = [%q]\n", registry.OversizedHost, registry.MirrorPrefix(srv.Addr(), registry.OversizedHost))
 }

@@ -165,16 +165,19 @@ type step struct {
 func newImage(cfg v1.Config, steps ...step) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	// One Append for all layers: an Append per layer nests an image per
+	// layer, which makes an image of hundreds of layers quadratic to serve.
+	adds := make([]mutate.Addendum, 0, len(steps))
 	for _, s := range steps {
-		var err error
-		img, err = mutate.Append(img, mutate.Addendum{
+		adds = append(adds, mutate.Addendum{
 			Layer:     s.layer,
 			MediaType: types.OCILayer,
 			History:   v1.History{Created: v1.Time{Time: epoch}, CreatedBy: s.createdBy},
 		})
-		if err != nil {
-			return nil, err
-		}
+	}
+	img, err := mutate.Append(img, adds...)
+	if err != nil {
+		return nil, err
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
