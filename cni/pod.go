@@ -44,19 +44,32 @@ type Bandwidth struct {
 	EgressBurst  uint64 `json:"egressBurst,omitempty"`
 }
 
-// Attachment is what ADD gave a pod: the network it joined and its IPs,
-// IPv4 first (the first is the pod's primary IP).
+// Attachment is a pod's network: the one chosen for it (its name and its
+// configuration, saved with the pod before ADD runs, so that DEL can run on
+// it whatever the config dir holds by then) and, once ADD succeeded, its
+// IPs, IPv4 first (the first is the pod's primary IP).
 type Attachment struct {
 	Network string   `json:"network"`
 	IPs     []string `json:"ips"`
+	Config  []byte   `json:"config,omitempty"` // the conflist ADD runs with
 }
 
-// Attach runs CNI ADD for the pod on the current network. On failure it runs
-// DEL, so no IP or rule is left behind, and says which plugin failed and why.
-func (m *Manager) Attach(ctx context.Context, pod Pod) (Attachment, error) {
+// Choose picks the network a new pod joins: the current one.
+func (m *Manager) Choose() (Attachment, error) {
 	list, err := m.Network()
 	if err != nil {
 		return Attachment{}, fmt.Errorf("pod network not ready: %w", err)
+	}
+	return Attachment{Network: list.Name, Config: list.Bytes}, nil
+}
+
+// Attach runs CNI ADD for the pod on the network att names (from Choose)
+// and records its IPs in att. On failure it runs DEL, so no IP or rule is
+// left behind, and says which plugin failed and why.
+func (m *Manager) Attach(ctx context.Context, pod Pod, att *Attachment) error {
+	list, err := libcni.NetworkConfFromBytes(att.Config)
+	if err != nil {
+		return fmt.Errorf("CNI network %q: %w", att.Network, err)
 	}
 	cfg := m.config()
 	rt := runtimeConf(pod)
@@ -68,42 +81,50 @@ func (m *Manager) Attach(ctx context.Context, pod Pod) (Attachment, error) {
 		if derr := m.del(list, rt, cfg); derr != nil {
 			logrus.WithError(derr).WithField("sandbox", pod.ID).Warn("CNI DEL after a failed ADD")
 		}
-		return Attachment{}, err
+		return err
 	}
 	r, err := types100.NewResultFromResult(res)
 	if err != nil {
 		m.del(list, rt, cfg)
-		return Attachment{}, fmt.Errorf("CNI network %q: result: %w", list.Name, err)
+		return fmt.Errorf("CNI network %q: result: %w", list.Name, err)
 	}
-	att := Attachment{Network: list.Name}
+	att.IPs = att.IPs[:0]
 	for _, ip := range r.IPs {
 		att.IPs = append(att.IPs, ip.Address.IP.String())
 	}
 	sort.SliceStable(att.IPs, func(i, j int) bool { return isV4(att.IPs[i]) && !isV4(att.IPs[j]) })
-	return att, nil
+	return nil
 }
 
-// Detach runs CNI DEL for the pod on the network it was attached to, with
-// the configuration used at ADD time (libcni caches it). A network
-// namespace that is already gone is fine: the plugins still free the IP.
-func (m *Manager) Detach(pod Pod, network string) error {
+// Detach runs CNI DEL for the pod on the network it was attached to (or
+// chosen for, when berth died during ADD: DEL frees whatever ADD got to),
+// with the configuration used at ADD time: libcni's cache of it, else the
+// one saved with the pod, else (records from before berth saved it) the
+// current one when it has the same name. A network namespace that is
+// already gone is fine: the plugins still free the IP.
+func (m *Manager) Detach(pod Pod, att Attachment) error {
 	cfg := m.config()
 	if _, err := os.Stat(pod.NetNS); err != nil {
 		pod.NetNS = ""
 	}
 	rt := runtimeConf(pod)
 	c := m.client(cfg)
+	network := att.Network
 	list := &libcni.NetworkConfigList{Name: network}
-	if data, _, err := c.GetNetworkListCachedConfig(list, rt); err == nil && data != nil {
-		if list, err = libcni.NetworkConfFromBytes(data); err != nil {
-			return fmt.Errorf("CNI network %q: cached config: %w", network, err)
-		}
-	} else if cur, err := m.Network(); err == nil && cur.Name == network {
+	var err error
+	if data, _, cerr := c.GetNetworkListCachedConfig(list, rt); cerr == nil && data != nil {
+		list, err = libcni.NetworkConfFromBytes(data)
+	} else if att.Config != nil {
+		list, err = libcni.NetworkConfFromBytes(att.Config)
+	} else if cur, cerr := m.Network(); cerr == nil && cur.Name == network {
 		list = cur
 	} else {
 		logrus.WithFields(logrus.Fields{"sandbox": pod.ID, "network": network}).
 			Warn("CNI network config gone and nothing cached; cannot run DEL")
 		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("CNI network %q: config: %w", network, err)
 	}
 	if err := m.del(list, rt, cfg); err != nil {
 		return fmt.Errorf("CNI network %q: %w", network, err)

@@ -58,6 +58,15 @@ func (m *Manager) Create(ctx context.Context, pod Pod, cfg *Config) (string, err
 	id := ids.New()
 	name := FullName(cfg, &pod)
 	return m.names.Create(ctx, name, id, func(ctx context.Context) error {
+		images := []string{img.ID}
+		for _, im := range imgMounts {
+			images = append(images, im.image.ID)
+		}
+		end, err := m.beginCreate(id, pod.ID, images)
+		if err != nil {
+			return err
+		}
+		defer end()
 		return m.create(ctx, id, name, pod, cfg, createImages{img: img, cfg: imgCfg.Config, mounts: imgMounts})
 	})
 }
@@ -101,6 +110,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		StopSignal:  stopSignal,
 		Resources:   cfg.Resources,
 		CgroupsPath: oci.CgroupsPath(m.opts.CgroupDriver, pod.CgroupParent, id),
+		BootID:      proc.BootID(),
 	}
 	rec.LogPath = logPath(pod.LogDir, cfg.LogPath, rec.Bundle)
 	rec.Rootfs = filepath.Join(rec.Bundle, "rootfs")
@@ -182,6 +192,9 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		StdinOnce:   cfg.StdinOnce,
 	})
 	rec.ConmonPid = created.ConmonPid
+	if st, err := proc.ReadStat(rec.ConmonPid); err == nil {
+		rec.ConmonStart = st.StartTime
+	}
 	if err != nil {
 		return fmt.Errorf("%s create: %w", rt.Handler, err)
 	}

@@ -28,17 +28,22 @@ const (
 
 // refresh updates a created or running container from conmon's exit file,
 // or marks it exited when both it and its monitor are gone.
-func (m *Manager) refresh(c *Container) {
+func (m *Manager) refresh(c *Container) { m.refreshWith(c, containerRuns) }
+
+// refreshWith is refresh, with running telling whether the container's
+// process or its monitor runs. It takes no lock across the look: the save
+// that follows is skipped for a container removed meanwhile (persist).
+func (m *Manager) refreshWith(c *Container, running func(*Record) bool) {
 	rec := c.Snapshot()
 	if rec.State == Exited {
 		return
 	}
-	exit, ok := m.observeExit(&rec, containerRuns)
+	exit, ok := m.observeExit(&rec, running)
 	if !ok {
 		return
 	}
 	rec = c.update(func(r *Record) { r.setExited(exit) })
-	if err := m.save(rec); err != nil {
+	if err := m.persist(c); err != nil {
 		logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
 	}
 }
@@ -64,7 +69,19 @@ func (m *Manager) observeExit(rec *Record, running func(*Record) bool) (exitInfo
 
 // containerRuns says whether a container's process or its monitor runs.
 func containerRuns(rec *Record) bool {
-	return proc.Alive(rec.Pid, rec.PidStart) || (rec.ConmonPid > 0 && processRuns(rec.ConmonPid))
+	return proc.Alive(rec.Pid, rec.PidStart) || conmonRuns(rec)
+}
+
+// conmonRuns says whether the container's monitor runs: its pid, checked
+// against its start time (records from before berth kept it: the pid).
+func conmonRuns(rec *Record) bool {
+	if rec.ConmonPid <= 0 {
+		return false
+	}
+	if rec.ConmonStart != 0 {
+		return proc.Alive(rec.ConmonPid, rec.ConmonStart)
+	}
+	return processRuns(rec.ConmonPid)
 }
 
 // exitInfo is how a container ended.
@@ -110,7 +127,9 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	c.op.Lock()
+	if err := m.lockOp(c); err != nil {
+		return err
+	}
 	defer c.op.Unlock()
 	rec := c.Snapshot()
 	if rec.State != Created {
@@ -121,7 +140,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		return err
 	}
 	started := time.Now()
-	if err := rt.Start(ctx, rec.ID); err != nil {
+	// Not under the caller's context: a start cancelled midway (kubelet
+	// gave up) could leave the process running and recorded as created.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
+	defer cancel()
+	if err := rt.Start(sctx, rec.ID); err != nil {
 		return err
 	}
 	// A status call may have seen the process exit already (and marked the
@@ -137,7 +160,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 			r.FinishedAt = r.StartedAt
 		}
 	})
-	return m.save(rec)
+	return m.persist(c)
 }
 
 // Stop sends the stop signal (the CRI config's, else the image's, else
@@ -153,7 +176,9 @@ func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) er
 	if err != nil {
 		return err
 	}
-	c.op.Lock()
+	if err := m.lockOp(c); errors.Is(err, ErrNotFound) {
+		return nil // removed while this call waited
+	}
 	defer c.op.Unlock()
 	return m.stop(ctx, c, timeout)
 }
@@ -193,21 +218,33 @@ func (m *Manager) stop(ctx context.Context, c *Container, timeout time.Duration)
 			return fmt.Errorf("container process %d survived SIGKILL: %w", rec.Pid, err)
 		}
 	}
-	// conmon writes the exit file once it has reaped the process.
+	if m.awaitExitFile(c, func() bool { return conmonRuns(&rec) }) {
+		return nil
+	}
+	log.Warn("no exit file from conmon; marking the container exited")
+	c.update(func(r *Record) { r.setExited(exitInfo{Code: 137, FinishedAt: time.Now(), unknown: true}) })
+	return m.persist(c)
+}
+
+// awaitExitFile waits, once the container's process is gone, for conmon to
+// write its exit file (it does once it has reaped the process), and says
+// whether the container is now recorded exited. Whether conmon runs is
+// looked at before the file, as in observeExit: a conmon that writes the
+// file and exits between the two looks must not turn a known exit code
+// into an unknown one.
+func (m *Manager) awaitExitFile(c *Container, conmonRuns func() bool) bool {
 	deadline := time.Now().Add(exitFileWait)
 	for {
+		conmonGone := !conmonRuns()
 		m.refresh(c)
 		if c.Snapshot().State == Exited {
-			return nil
+			return true
 		}
-		if time.Now().After(deadline) || !processRuns(rec.ConmonPid) {
-			break
+		if conmonGone || time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	log.Warn("no exit file from conmon; marking the container exited")
-	rec = c.update(func(r *Record) { r.setExited(exitInfo{Code: 137, FinishedAt: time.Now(), unknown: true}) })
-	return m.save(rec)
 }
 
 // Remove kills the container if it runs and deletes every trace of it. An
@@ -220,13 +257,18 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	c.op.Lock()
+	if err := m.lockOp(c); errors.Is(err, ErrNotFound) {
+		return nil // removed while this call waited
+	}
 	defer c.op.Unlock()
 	if err := m.stop(ctx, c, 0); err != nil {
 		return err
 	}
 	rec := c.Snapshot()
 	if err := m.destroy(ctx, &rec); err != nil {
+		return err
+	}
+	if err := m.forget(c); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -237,7 +279,8 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 }
 
 // destroy removes a stopped container from the runtime and deletes its
-// rootfs and image volume mounts, dirs, exit file and record. A container
+// rootfs and image volume mounts, dirs and exit file; its record is the
+// caller's to delete. A container
 // whose create never finished may still have its monitor at work on the
 // runtime's create: that is killed first.
 func (m *Manager) destroy(ctx context.Context, rec *Record) error {
@@ -265,15 +308,20 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 	}
 	m.opts.Monitor.RemoveExit(rec.ID)
 	m.opts.Monitor.RemoveSocketDir(rec.ID)
-	return m.opts.DB.Delete(Bucket, rec.ID)
+	return nil
 }
 
 // StopPodContainers stops every container of a pod (at once: the pod is
 // going away), for StopPodSandbox.
 func (m *Manager) StopPodContainers(ctx context.Context, sandboxID string) error {
+	if err := m.waitCreates(ctx, sandboxID); err != nil {
+		return err
+	}
 	var errs []error
 	for _, c := range m.ofPod(sandboxID) {
-		c.op.Lock()
+		if m.lockOp(c) != nil {
+			continue // removed meanwhile
+		}
 		errs = append(errs, m.stop(ctx, c, 0))
 		c.op.Unlock()
 	}
@@ -283,6 +331,9 @@ func (m *Manager) StopPodContainers(ctx context.Context, sandboxID string) error
 // RemovePodContainers removes every container of a pod, for
 // RemovePodSandbox.
 func (m *Manager) RemovePodContainers(ctx context.Context, sandboxID string) error {
+	if err := m.waitCreates(ctx, sandboxID); err != nil {
+		return err
+	}
 	var errs []error
 	for _, c := range m.ofPod(sandboxID) {
 		errs = append(errs, m.Remove(ctx, c.Snapshot().ID))

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // A conmon that writes the exit file and exits between berth's two looks
@@ -35,5 +36,39 @@ func TestObserveExitRacesWithConmonExiting(t *testing.T) {
 	// Both gone and no file ever written: the exit is unknown.
 	if exit, ok := m.observeExit(rec, func(*Record) bool { return false }); !ok || exit.Code != 255 || !exit.unknown {
 		t.Errorf("monitor gone without an exit file: %+v, %v; want unknown 255", exit, ok)
+	}
+}
+
+// StopContainer's wait for the exit file: a conmon that writes it and
+// exits between berth's looks must leave the container's real exit code,
+// not the "no exit file" 137.
+func TestAwaitExitFileRacesWithConmonExiting(t *testing.T) {
+	exits := t.TempDir()
+	db, err := store.Open(filepath.Join(t.TempDir(), "berth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := &Manager{opts: Options{Monitor: &conmon.Monitor{ExitDir: exits}, DB: db}}
+	// Its process is gone (pid 0); conmon (this test's pid stands in for
+	// it) still runs at the first look.
+	c := &Container{rec: Record{ID: "ctr1", Dir: t.TempDir(), State: Running, ConmonPid: os.Getpid()}}
+	looks := 0
+	conmonRuns := func() bool {
+		looks++
+		if looks == 1 {
+			return true
+		}
+		// conmon wrote the file and exited just after berth's first look.
+		if err := os.WriteFile(filepath.Join(exits, "ctr1"), []byte("0"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if !m.awaitExitFile(c, conmonRuns) {
+		t.Fatal("the container is not recorded exited")
+	}
+	if rec := c.Snapshot(); rec.ExitCode != 0 || rec.Reason != ReasonCompleted {
+		t.Errorf("exit %d (%s), want 0 from the exit file", rec.ExitCode, rec.Reason)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/spec"
+	"github.com/sirupsen/logrus"
 )
 
 // Bucket is where container records are kept in the metadata store.
@@ -41,8 +42,12 @@ type Manager struct {
 	opts  Options
 	names *names.Registry
 
-	mu         sync.RWMutex // guards containers; never held across slow work
+	mu         sync.RWMutex // guards containers and creating; never held across slow work
 	containers map[string]*Container
+	// creating are the creates at work, by container ID: not containers
+	// yet (not listed), but their images are in use and their pod cannot
+	// be removed under them.
+	creating map[string]*creation
 }
 
 // NewManager loads the containers a previous run left, refreshes their
@@ -51,15 +56,25 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Host == nil || opts.Runtimes == nil || opts.Monitor == nil || opts.DB == nil || opts.Images == nil {
 		return nil, fmt.Errorf("container manager: host facts, runtimes, monitor, store and images are all needed")
 	}
-	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}}
+	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}, creating: map[string]*creation{}}
 	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
 		if err := fsutil.PrivateDir(d); err != nil {
 			return nil, err
 		}
 	}
 	err := store.Recover(opts.DB, Bucket, "container",
-		func(rec Record) error { return m.destroy(ctx, &rec) },
+		func(rec Record) error {
+			if err := m.destroy(ctx, &rec); err != nil {
+				return err
+			}
+			return opts.DB.Delete(Bucket, rec.ID)
+		},
 		func(rec Record) {
+			if rec.reconcileReboot() {
+				if err := m.save(rec); err != nil {
+					logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
+				}
+			}
 			if rec.ConmonPid > 0 {
 				reaper.Adopt(rec.ConmonPid) // a no-op unless it is berth's child
 			}
@@ -126,11 +141,16 @@ func (m *Manager) List() []Record {
 	return out
 }
 
-// InUse says whether any container was created from the image or mounts
-// it as an image volume.
+// InUse says whether any container was created (or is being created) from
+// the image or mounts it as an image volume.
 func (m *Manager) InUse(imageID string) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	for _, cr := range m.creating {
+		if slices.Contains(cr.images, imageID) {
+			return true
+		}
+	}
 	for _, c := range m.containers {
 		rec := c.Snapshot()
 		if rec.ImageID == imageID || slices.ContainsFunc(rec.ImageVolumes, func(v ImageVolume) bool { return v.ImageID == imageID }) {
@@ -154,6 +174,43 @@ func (m *Manager) ofPod(sandboxID string) []*Container {
 }
 
 func (m *Manager) save(rec Record) error { return m.opts.DB.Put(Bucket, rec.ID, rec) }
+
+// persist saves the container's record as it is now, unless the container
+// has been removed. Saving the latest state, not a copy taken before,
+// keeps saves in order whatever order their callers get here in.
+func (m *Manager) persist(c *Container) error {
+	c.persisting.Lock()
+	defer c.persisting.Unlock()
+	if c.removed {
+		return nil
+	}
+	return m.save(c.Snapshot())
+}
+
+// forget deletes the container's record for good.
+func (m *Manager) forget(c *Container) error {
+	c.persisting.Lock()
+	defer c.persisting.Unlock()
+	if err := m.opts.DB.Delete(Bucket, c.ID()); err != nil {
+		return err
+	}
+	c.removed = true
+	return nil
+}
+
+// lockOp takes the container's operation lock; a container removed while
+// the caller waited for it is ErrNotFound.
+func (m *Manager) lockOp(c *Container) error {
+	c.op.Lock()
+	c.persisting.Lock()
+	removed := c.removed
+	c.persisting.Unlock()
+	if removed {
+		c.op.Unlock()
+		return fmt.Errorf("%w: container %s was removed", ErrNotFound, c.ID())
+	}
+	return nil
+}
 
 // cgroupDriver is the driver's name as internal/cgroups reads paths.
 func (m *Manager) cgroupDriver() cgroups.Driver { return cgroups.Driver(m.opts.CgroupDriver) }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/spec"
 )
@@ -92,13 +93,19 @@ type Record struct {
 	// incomplete by a crash is rolled back at start-up.
 	Complete bool `json:"complete"`
 
-	Bundle     string `json:"bundle"`      // config.json, pid files, ctl fifo (runroot)
-	Rootfs     string `json:"rootfs"`      // the rootfs mount point; "" in records before it: <bundle>/rootfs
-	Dir        string `json:"dir"`         // upper and work dirs, conmon's persist dir (root)
-	LogPath    string `json:"log_path"`    // the CRI log file
-	Pid        int    `json:"pid"`         // init process
-	PidStart   uint64 `json:"pid_start"`   // its start time, against pid reuse
-	ConmonPid  int    `json:"conmon_pid"`  //
+	Bundle    string `json:"bundle"`     // config.json, pid files, ctl fifo (runroot)
+	Rootfs    string `json:"rootfs"`     // the rootfs mount point; "" in records before it: <bundle>/rootfs
+	Dir       string `json:"dir"`        // upper and work dirs, conmon's persist dir (root)
+	LogPath   string `json:"log_path"`   // the CRI log file
+	Pid       int    `json:"pid"`        // init process
+	PidStart  uint64 `json:"pid_start"`  // its start time, against pid reuse
+	ConmonPid int    `json:"conmon_pid"` //
+	// ConmonStart is the monitor's start time: its pid alone may name
+	// another process once it is gone.
+	ConmonStart uint64 `json:"conmon_start,omitempty"`
+	// BootID is the host's boot the container was made in: pids and
+	// runroot state of an earlier boot are gone (proc.EarlierBoot).
+	BootID     string `json:"boot_id,omitempty"`
 	StopSignal string `json:"stop_signal"` // the config's, else the image's; "" = SIGTERM
 	// CgroupsPath is the container's cgroup (cgroupfs path or systemd form).
 	CgroupsPath string `json:"cgroups_path,omitempty"`
@@ -109,6 +116,26 @@ type Record struct {
 	// Resources are the ones in force: the config's, then the last
 	// UpdateContainerResources'.
 	Resources *spec.Resources `json:"resources,omitempty"`
+}
+
+// rebootedMessage explains the exit of a container the host rebooted under.
+const rebootedMessage = "the node rebooted; the container's process is gone"
+
+// reconcileReboot makes a record of an earlier boot say what is true now:
+// its processes are gone (their pids may be anyone's), so it has exited,
+// with an unknown code, and nothing of it is to be signalled. Its logs and
+// record stay until kubelet removes it. It reports whether it changed rec.
+func (r *Record) reconcileReboot() bool {
+	if !proc.EarlierBoot(r.BootID) {
+		return false
+	}
+	if r.State != Exited {
+		r.State, r.ExitCode, r.FinishedAt = Exited, 255, time.Now()
+		r.Reason, r.Message = ReasonError, rebootedMessage
+	}
+	r.Pid, r.PidStart, r.ConmonPid, r.ConmonStart = 0, 0, 0, 0
+	r.BootID = proc.BootID()
+	return true
 }
 
 // RootfsPath is where the container's rootfs is mounted.
@@ -130,7 +157,17 @@ type Container struct {
 	op  sync.Mutex
 	mu  sync.RWMutex // guards rec; never held across slow work
 	rec Record
+	// persisting serialises writing the record to the store with deleting
+	// it; removed, which it guards, says the record is deleted. A save
+	// that lost a race with the removal (a status refresh, or a stop that
+	// waited for the remove to finish) must not write the record back: a
+	// restart would bring the removed container back and reserve its name.
+	persisting sync.Mutex
+	removed    bool
 }
+
+// ID returns the container ID.
+func (c *Container) ID() string { return c.rec.ID } // never changes
 
 // Snapshot returns a copy of the record.
 func (c *Container) Snapshot() Record {

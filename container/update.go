@@ -17,7 +17,9 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, res spec.Resou
 	if err != nil {
 		return err
 	}
-	c.op.Lock()
+	if err := m.lockOp(c); err != nil {
+		return err
+	}
 	defer c.op.Unlock()
 	rec := c.Snapshot()
 	if rec.State == Exited {
@@ -38,6 +40,6 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, res spec.Resou
 	if err := rt.Update(ctx, rec.ID, data); err != nil {
 		return err
 	}
-	rec = c.update(func(r *Record) { r.Resources = &res })
-	return m.save(rec)
+	c.update(func(r *Record) { r.Resources = &res })
+	return m.persist(c)
 }

@@ -121,11 +121,13 @@ func (m *Manager) save(rec Record) error {
 func (m *Manager) restore(ctx context.Context) error {
 	return store.Recover(m.opts.DB, bucket, "sandbox",
 		func(rec Record) error {
+			rec.reconcileReboot() // no pause pid of an earlier boot is signalled
 			m.release(ctx, &rec)
 			return m.destroy(&rec)
 		},
 		func(rec Record) {
-			if rec.State == Ready && !m.pauseAlive(&rec) {
+			rebooted := rec.reconcileReboot()
+			if rebooted || rec.State == Ready && !m.pauseAlive(&rec) {
 				rec.State = NotReady
 				if err := m.save(rec); err != nil {
 					logrus.WithError(err).WithField("sandbox", rec.ID).Warn("saving sandbox state")

@@ -20,6 +20,9 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
+	if sb.removed {
+		return nil // a removal this call waited for did it
+	}
 	if err := m.opts.Containers.RemovePodContainers(ctx, sb.ID()); err != nil {
 		return fmt.Errorf("remove containers of the pod: %w", err)
 	}
@@ -31,6 +34,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	if err := m.destroy(&rec); err != nil {
 		return err
 	}
+	sb.removed = true
 	m.mu.Lock()
 	delete(m.sandboxes, rec.ID)
 	m.mu.Unlock()

@@ -83,9 +83,13 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		Dir:          filepath.Join(m.sandboxesDir(), id),
 		CgroupParent: r.cgroupParent,
 		CgroupsPath:  oci.CgroupsPath(m.opts.CgroupDriver, r.cgroupParent, id),
+		BootID:       proc.BootID(),
 	}
 	if !cfg.Namespaces.HostNetwork {
 		rec.NetNS = filepath.Join(m.nsDir(), id)
+		if rec.Network, err = m.opts.Network.Choose(); err != nil {
+			return err
+		}
 	}
 	if !cfg.Namespaces.HostIPC {
 		rec.ShmPath = filepath.Join(rec.Dir, "shm")
@@ -124,12 +128,12 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		}
 		u.Push("unpin netns", func() error { return unpinNS(rec.NetNS) })
 		pod := cniPod(&rec)
-		att, err := m.opts.Network.Attach(ctx, pod) // undoes itself on failure
-		if err != nil {
+		// The network was chosen and saved with the record: DEL runs on it
+		// even if berth dies during ADD and the config changes meanwhile.
+		if err := m.opts.Network.Attach(ctx, pod, &rec.Network); err != nil { // undoes itself on failure
 			return err
 		}
-		rec.Network = att
-		u.Push("CNI DEL", func() error { return m.opts.Network.Detach(pod, att.Network) })
+		u.Push("CNI DEL", func() error { return m.opts.Network.Detach(pod, rec.Network) })
 	}
 	if err := writePodFiles(&rec); err != nil {
 		return err

@@ -103,6 +103,24 @@ type Record struct {
 	// containers' rootfs mount points, which the runtime must reach as that
 	// user, are there. Everything else stays in the private Dir.
 	UsernsDir string `json:"userns_dir,omitempty"`
+	// BootID is the host's boot the sandbox was made in: after a reboot
+	// its pause process and pinned namespaces are gone, whatever its pid
+	// now names (proc.EarlierBoot).
+	BootID string `json:"boot_id,omitempty"`
+}
+
+// reconcileReboot makes a record of an earlier boot say what is true now:
+// the pod is not ready and its pause process is nobody to signal. What the
+// reboot did not take (its IP in the CNI plugins' store, its files in the
+// root) stays for the stop and remove kubelet sends. It reports whether it
+// changed rec.
+func (r *Record) reconcileReboot() bool {
+	if !proc.EarlierBoot(r.BootID) {
+		return false
+	}
+	r.State, r.PausePID, r.PauseStart = NotReady, 0, 0
+	r.BootID = proc.BootID()
+	return true
 }
 
 // RecordID and IsComplete make a Record recoverable (store.Recover).
@@ -113,6 +131,10 @@ func (r Record) IsComplete() bool { return r.Complete }
 type Sandbox struct {
 	// op serialises the slow operations (stop, remove) on this sandbox only.
 	op sync.Mutex
+	// removed, guarded by op, says the sandbox is gone: a stop that waited
+	// for its removal must not save the record back (a restart would bring
+	// the pod back, its name reserved).
+	removed bool
 	// mu guards rec; held only to read or update it, never across slow work.
 	mu  sync.RWMutex
 	rec Record

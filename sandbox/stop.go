@@ -25,6 +25,9 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
+	if sb.removed {
+		return nil // removed while this call waited
+	}
 	if err := m.opts.Containers.StopPodContainers(ctx, sb.ID()); err != nil {
 		return fmt.Errorf("stop containers of the pod: %w", err)
 	}
@@ -49,19 +52,20 @@ func (m *Manager) release(ctx context.Context, rec *Record) error {
 	} else {
 		rec.PausePID, rec.PauseStart = 0, 0
 	}
-	network := rec.Network.Network
-	if network == "" && !rec.Complete && rec.NetNS != "" {
-		// A crash between CNI ADD and saving its result: detach from the
-		// network ADD ran on, which libcni's cache remembers.
+	att := rec.Network
+	if att.Network == "" && !rec.Complete && rec.NetNS != "" {
+		// A record from before berth saved the network it chose ahead of
+		// ADD, left by a crash during ADD: the current network is the best
+		// guess.
 		if list, err := m.opts.Network.Network(); err == nil {
-			network = list.Name
+			att.Network = list.Name
 		}
 	}
-	if network != "" {
-		if err := m.opts.Network.Detach(cniPod(rec), network); err != nil {
+	if att.Network != "" {
+		if err := m.opts.Network.Detach(cniPod(rec), att); err != nil {
 			errs = append(errs, err)
 		} else {
-			rec.Network.Network = ""
+			rec.Network.Network, rec.Network.Config = "", nil
 		}
 	}
 	if err := unmountShm(rec.ShmPath); err != nil {

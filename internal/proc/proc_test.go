@@ -45,3 +45,16 @@ func TestWaitExitOfAnotherProcess(t *testing.T) {
 		t.Fatal("a killed process is reported alive")
 	}
 }
+
+func TestBootID(t *testing.T) {
+	id := BootID()
+	if len(id) != 36 {
+		t.Fatalf("BootID() = %q, want the kernel's UUID", id)
+	}
+	if EarlierBoot(id) || EarlierBoot("") {
+		t.Error("this boot's ID, or none, counted as an earlier boot")
+	}
+	if !EarlierBoot("00000000-0000-0000-0000-000000000000") {
+		t.Error("another boot's ID counted as this boot")
+	}
+}

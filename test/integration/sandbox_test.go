@@ -345,6 +345,47 @@ func TestSandboxHalfCreatedWhenBerthDiedIsRolledBack(t *testing.T) {
 	assertClean(t, b, n, parent, nil, []string{id}, nil)
 }
 
+// berth dies during CNI ADD and, before it restarts, the CNI config is
+// replaced by another network: the rollback runs DEL on the network the
+// pod was being added to (saved with it before ADD), so its IP is freed.
+func TestHalfCreatedSandboxDetachedFromItsOwnNetwork(t *testing.T) {
+	n := harness.NewNetwork(t, "berth-it-crashnet", "berthitcrashnet", "10.123.7.0/24")
+	waiting, open := n.Gate(t)
+	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
+	parent := cgroupParent(t)
+	go b.Runtime().RunPodSandbox(context.Background(), &runtimeapi.RunPodSandboxRequest{Config: podConfig("orphan", parent)})
+	waitFor(t, time.Minute, func() bool {
+		entries, _ := os.ReadDir(waiting)
+		return len(entries) == 1
+	})
+	entries, _ := os.ReadDir(waiting)
+	id := entries[0].Name()
+	b.Kill()
+	open()
+	waitFor(t, time.Minute, func() bool { return len(n.Allocations()) == 1 })
+
+	// The operator moves the node to another network meanwhile.
+	other := harness.NewNetwork(t, "berth-it-crashnet2", "berthitcrashn2", "10.123.8.0/24")
+	for _, dir := range []string{n.ConfDir, other.ConfDir} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.conflist"))
+		for _, f := range files {
+			if dir == n.ConfDir {
+				os.Remove(f)
+			} else if err := os.Rename(f, filepath.Join(n.ConfDir, filepath.Base(f))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b.Restart(t)
+	if ips := n.Allocations(); len(ips) != 0 {
+		t.Errorf("the half-created pod's IP %v on its own network is still taken after the rollback", ips)
+	}
+	if ips := other.Allocations(); len(ips) != 0 {
+		t.Errorf("IPs taken on the new network: %v", ips)
+	}
+	assertClean(t, b, n, parent, nil, []string{id}, nil)
+}
+
 func TestHostNetworkPod(t *testing.T) {
 	n := harness.NewNetwork(t, "berth-it-host", "berthithost", "10.123.5.0/24")
 	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
