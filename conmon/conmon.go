@@ -118,9 +118,10 @@ func (m *Monitor) Create(ctx context.Context, o CreateOptions) (Created, error) 
 		cmd.Wait()
 		return Created{}, fmt.Errorf("conmon start pipe: %w", err)
 	}
-	// The first conmon process exits once the monitor has daemonized.
-	if err := cmd.Wait(); err != nil {
-		return Created{}, fmt.Errorf("conmon: %w", err)
+	// The first conmon process exits once the monitor has daemonized; one
+	// that never does is killed, not waited for forever.
+	if err := waitFirstProcess(ctx, cmd, firstProcessTimeout); err != nil {
+		return Created{}, err
 	}
 	var raw json.RawMessage
 	if err := readJSON(ctx, syncR, createTimeout, &raw); err != nil {
@@ -143,6 +144,34 @@ func (m *Monitor) Create(ctx context.Context, o CreateOptions) (Created, error) 
 		return Created{ConmonPid: conmonPid}, fmt.Errorf("%s", runtimeMessage(msg.Message))
 	}
 	return Created{Pid: msg.Pid, ConmonPid: conmonPid}, nil
+}
+
+// firstProcessTimeout bounds how long conmon's first process may take to
+// daemonize: it only parses its arguments and forks.
+var firstProcessTimeout = 30 * time.Second
+
+// waitFirstProcess waits for conmon's first process to exit, killing it
+// when it takes longer than timeout or ctx ends.
+func waitFirstProcess(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("conmon: %w", err)
+		}
+		return nil
+	case <-t.C:
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("conmon did not daemonize within %s; killed it", timeout)
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("conmon: %w", ctx.Err())
+	}
 }
 
 // runtimeMessage takes the message out of a runtime's text log line

@@ -1,11 +1,16 @@
 package conmon
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,5 +114,30 @@ func TestIsMonitorOf(t *testing.T) {
 		if got := isMonitorOf([]byte(tt.cmdline), "/usr/bin/conmon", id); got != tt.want {
 			t.Errorf("isMonitorOf(%q) = %v, want %v", tt.cmdline, got, tt.want)
 		}
+	}
+}
+
+// A conmon whose first process never daemonizes is killed after a bound,
+// and Create fails, instead of the create waiting forever.
+func TestCreateKillsAConmonThatNeverDaemonizes(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "first.pid")
+	fake := filepath.Join(dir, "conmon")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho $$ >"+pidFile+"\nexec sleep 3600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer func(old time.Duration) { firstProcessTimeout = old }(firstProcessTimeout)
+	firstProcessTimeout = 300 * time.Millisecond
+	m := &Monitor{Path: fake, ExitDir: filepath.Join(dir, "exits"), SocketDir: filepath.Join(dir, "attach")}
+	_, err := m.Create(context.Background(), CreateOptions{ID: "ctr1", Name: "ctr1", Bundle: dir, PersistDir: dir, LogPath: filepath.Join(dir, "log")})
+	if err == nil || !strings.Contains(err.Error(), "did not daemonize") {
+		t.Fatalf("Create = %v, want conmon killed for not daemonizing", err)
+	}
+	pid, err := proc.ReadPidFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("conmon's first process %d still exists (kill 0: %v)", pid, err)
 	}
 }

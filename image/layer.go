@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
 	"github.com/sirupsen/logrus"
@@ -29,6 +29,17 @@ func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) 
 	if s.hasLayer(diffID) {
 		return nil
 	}
+	_, err, _ := s.unpacking.Do(diffID, func() (any, error) {
+		if s.hasLayer(diffID) { // unpacked while this call waited
+			return nil, nil
+		}
+		return nil, s.unpackNewLayer(ctx, layer, diffID)
+	})
+	return err
+}
+
+// unpackNewLayer is unpackLayer's work, for a layer not in the store.
+func (s *Store) unpackNewLayer(ctx context.Context, layer v1.Layer, diffID string) error {
 	start := time.Now()
 	hexID := strings.TrimPrefix(diffID, "sha256:")
 	tmp, err := os.MkdirTemp(s.layersDir(), ".tmp-"+hexID+"-")

@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,6 +153,37 @@ func TestLayerCompressions(t *testing.T) {
 	for i, name := range []string{"gzip", "zstd", "plain"} {
 		if _, err := os.Stat(filepath.Join(s.LayerDir(img.Layers[i]), name)); err != nil {
 			t.Errorf("%s layer: %v", name, err)
+		}
+	}
+}
+
+// The same layer unpacked twice at once (two images sharing it pulled
+// together, or one image listing it twice) is one success for both, not a
+// failed rename for the second.
+func TestSameLayerUnpackedConcurrently(t *testing.T) {
+	for i := range 200 {
+		s := newStore(t)
+		layer := static.NewLayer(rawTar(t, file("f", strings.Repeat("x", i))), types.OCIUncompressedLayer)
+		diffID, err := layer.DiffID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				<-start
+				errs <- s.unpackLayer(context.Background(), layer, diffID.String())
+			}()
+		}
+		close(start)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+		if !s.hasLayer(diffID.String()) {
+			t.Fatalf("round %d: the layer is not recorded", i)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -51,6 +52,10 @@ type Store struct {
 	images map[string]*Image     // by ID
 	usage  map[string]layerUsage // by diff ID
 	leases map[string]int        // diff ID → pulls in flight that use it
+
+	// unpacking makes the unpacks of one layer at once (two images that
+	// share it pulled together, or an image listing it twice) one unpack.
+	unpacking singleflight.Group
 }
 
 // NewStore loads the image index and removes what no image references:
