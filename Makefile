@@ -16,7 +16,7 @@ TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod
 PREFIX ?= /usr/local
 CNI_CONF_DIR ?= /etc/cni/net.d
 
-.PHONY: fuzz fuzz-short all build build-race deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench lint clean
+.PHONY: chaos soak fuzz fuzz-short all build build-race deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench lint clean
 
 all: build
 
@@ -67,6 +67,18 @@ unit:
 
 integration: build-race
 	BERTH_BINARY=$(BIN)/berth-race $(GO) test -race -count=1 -timeout 30m -tags integration ./test/integration/...
+
+# The chaos test for longer: berth killed CHAOS_ROUNDS times under load
+# (make test runs it with 4).
+CHAOS_ROUNDS ?= 50
+chaos: build-race
+	BERTH_BINARY=$(BIN)/berth-race BERTH_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -race -count=1 -timeout 60m -tags integration -run TestChaos -v ./test/integration/...
+
+# The soak for long: SOAK_CYCLES pod lifecycles (make test runs 60), then
+# berth's goroutines, fds and RSS against their baseline, and leak checks.
+SOAK_CYCLES ?= 1000
+soak: build-race
+	BERTH_BINARY=$(BIN)/berth-race BERTH_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -race -count=1 -timeout 120m -tags integration -run TestSoak -v ./test/integration/...
 
 # Fuzz targets: CRI request translation, the config parser, image
 # references and layer unpacking. make test runs each for a few seconds;

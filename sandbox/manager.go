@@ -122,6 +122,17 @@ func (m *Manager) restore(ctx context.Context) error {
 	return store.Recover(m.opts.DB, bucket, "sandbox",
 		func(rec Record) error {
 			rec.reconcileReboot() // no pause pid of an earlier boot is signalled
+			// A plugin the dead berth started may still be adding the pod:
+			// it is stopped before DEL, or it would take an IP after it.
+			if err := cni.KillOrphanPlugins(rec.ID); err != nil {
+				return err
+			}
+			// Likewise a runtime still creating its pause process.
+			if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil {
+				if err := rt.KillOrphans(rec.ID); err != nil {
+					return err
+				}
+			}
 			m.release(ctx, &rec)
 			return m.destroy(&rec)
 		},

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,9 +101,22 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	}
 
 	var u undo.Stack
+	recorded := false
 	defer func() {
-		if err != nil {
-			u.Run(log)
+		if err == nil {
+			return
+		}
+		if uerr := u.Run(log); uerr != nil && recorded {
+			// Something made could not be undone (a CNI DEL whose plugin
+			// died, say): the record that names it stays, and the rollback
+			// is retried until it is done.
+			go m.retryRollback(rec)
+			return
+		}
+		if recorded {
+			if derr := m.opts.DB.Delete(bucket, id); derr != nil {
+				log.WithError(derr).Warn("undo: delete record")
+			}
 		}
 	}()
 	// The record goes first, naming everything that will be made: a crash
@@ -110,7 +124,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	if err := m.save(rec); err != nil {
 		return err
 	}
-	u.Push("delete record", func() error { return m.opts.DB.Delete(bucket, id) })
+	recorded = true
 	if err := os.MkdirAll(rec.Dir, 0o700); err != nil {
 		return err
 	}
@@ -126,14 +140,27 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		if err := pinNetNS(rec.NetNS); err != nil {
 			return err
 		}
-		u.Push("unpin netns", func() error { return unpinNS(rec.NetNS) })
+		// The netns stays while a DEL is still to be retried: without it the
+		// plugins free the IP but not the pod's NAT rules.
+		detached := true
+		u.Push("unpin netns", func() error {
+			if !detached {
+				return errors.New("kept for the CNI DEL still to be done")
+			}
+			return unpinNS(rec.NetNS)
+		})
 		pod := cniPod(&rec)
 		// The network was chosen and saved with the record: DEL runs on it
 		// even if berth dies during ADD and the config changes meanwhile.
-		if err := m.opts.Network.Attach(ctx, pod, &rec.Network); err != nil { // undoes itself on failure
+		// Its undo is pushed first: a failed ADD may have taken an IP.
+		u.Push("CNI DEL", func() error {
+			err := m.opts.Network.Detach(pod, rec.Network)
+			detached = err == nil
+			return err
+		})
+		if err := m.opts.Network.Attach(ctx, pod, &rec.Network); err != nil {
 			return err
 		}
-		u.Push("CNI DEL", func() error { return m.opts.Network.Detach(pod, rec.Network) })
 	}
 	if err := writePodFiles(&rec); err != nil {
 		return err
@@ -183,6 +210,31 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	m.mu.Unlock()
 	log.WithFields(logrus.Fields{"pod": cfg.Namespace + "/" + cfg.Name, "ip": rec.PrimaryIP()}).Debug("sandbox ready")
 	return nil
+}
+
+// rollbackRetries bounds the waits between attempts to finish a rollback.
+const (
+	rollbackRetryFirst = time.Second
+	rollbackRetryMax   = time.Minute
+)
+
+// retryRollback finishes the rollback of a sandbox whose create failed and
+// whose undo did not all succeed, retrying with backoff until it is done
+// (or berth stops; the next start rolls the incomplete record back).
+func (m *Manager) retryRollback(rec Record) {
+	log := logrus.WithField("sandbox", rec.ID)
+	for wait := rollbackRetryFirst; ; wait = min(2*wait, rollbackRetryMax) {
+		time.Sleep(wait)
+		err := m.release(context.Background(), &rec)
+		if err == nil {
+			err = m.destroy(&rec)
+		}
+		if err == nil {
+			log.Info("rolled back a failed sandbox create")
+			return
+		}
+		log.WithError(err).Warn("rolling back a failed sandbox create; will retry")
+	}
 }
 
 func cniPod(rec *Record) cni.Pod {

@@ -3,6 +3,8 @@
 package undo
 
 import (
+	"fmt"
+
 	"github.com/sirupsen/logrus"
 )
 
@@ -22,12 +24,18 @@ func (s *Stack) Push(what string, fn func() error) {
 }
 
 // Run undoes everything pushed, newest first. A step that fails is logged
-// with log's fields and the rest still run.
-func (s *Stack) Run(log *logrus.Entry) {
+// with log's fields and the rest still run; Run then says it failed, for a
+// caller that must keep what names the leftovers.
+func (s *Stack) Run(log *logrus.Entry) error {
+	var failed error
 	for i := len(s.steps) - 1; i >= 0; i-- {
 		if err := s.steps[i].fn(); err != nil {
 			log.WithError(err).Warnf("undo: %s", s.steps[i].what)
+			if failed == nil {
+				failed = fmt.Errorf("undo %s: %w", s.steps[i].what, err)
+			}
 		}
 	}
 	s.steps = nil
+	return failed
 }

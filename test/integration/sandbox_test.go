@@ -386,6 +386,36 @@ func TestHalfCreatedSandboxDetachedFromItsOwnNetwork(t *testing.T) {
 	assertClean(t, b, n, parent, nil, []string{id}, nil)
 }
 
+// A RunPodSandbox whose CNI ADD fails and whose DEL fails too (a plugin
+// that errs, or dies) leaves no IP behind: the rollback keeps the record
+// naming it and retries DEL until it works.
+func TestFailedRollbackIsRetried(t *testing.T) {
+	n := harness.NewNetwork(t, "berth-it-undo", "berthitundo", "10.123.9.0/24", "flaky")
+	dir := t.TempDir()
+	n.AddPlugin(t, "flaky", fmt.Sprintf(`case "$CNI_COMMAND" in
+ADD) echo '{"cniVersion":"1.0.0","code":999,"msg":"flaky ADD"}'; exit 1;;
+DEL) n=$(cat %[1]s/dels 2>/dev/null || echo 0); echo $((n+1)) >%[1]s/dels
+	if [ "$n" -lt 2 ]; then echo '{"cniVersion":"1.0.0","code":999,"msg":"flaky DEL"}'; exit 1; fi;;
+VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}';;
+esac
+`, dir))
+	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
+	parent := cgroupParent(t)
+	if _, err := b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{Config: podConfig("undone", parent)}); err == nil {
+		t.Fatal("RunPodSandbox succeeded with a failing plugin")
+	}
+	var left []string
+	if !eventually(time.Minute, func() bool {
+		left = b.Leftovers(n, parent, nil, []string{n.Name}, nil)
+		return len(left) == 0
+	}) {
+		t.Fatalf("left behind by the failed create:\n  %s", strings.Join(left, "\n  "))
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "dels")); strings.TrimSpace(string(data)) != "3" {
+		t.Errorf("the plugin saw %q DELs, want 3: two that failed, one retried", data)
+	}
+}
+
 func TestHostNetworkPod(t *testing.T) {
 	n := harness.NewNetwork(t, "berth-it-host", "berthithost", "10.123.5.0/24")
 	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
