@@ -212,7 +212,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	return nil
 }
 
-// rollbackRetries bounds the waits between attempts to finish a rollback.
+// The waits between attempts to finish a rollback: doubling, up to a minute.
 const (
 	rollbackRetryFirst = time.Second
 	rollbackRetryMax   = time.Minute

@@ -327,22 +327,29 @@ func TestSandboxSurvivesBerthKill(t *testing.T) {
 
 func TestSandboxHalfCreatedWhenBerthDiedIsRolledBack(t *testing.T) {
 	n := harness.NewNetwork(t, "berth-it-crash", "berthitcrash", "10.123.4.0/24")
+	b, parent, id := killDuringADD(t, n)
+	b.Restart(t)
+	assertClean(t, b, n, parent, nil, []string{id}, nil)
+}
+
+// killDuringADD starts a berth on n, kills it while a RunPodSandbox is in
+// CNI ADD, and lets the plugin it started, which outlives it, finish ADD:
+// an IP is taken for a sandbox whose record is incomplete.
+func killDuringADD(t *testing.T, n *harness.Network) (b *harness.Berth, parent, id string) {
+	t.Helper()
 	waiting, open := n.Gate(t)
-	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
-	parent := cgroupParent(t)
+	b = harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
+	parent = cgroupParent(t)
 	go b.Runtime().RunPodSandbox(context.Background(), &runtimeapi.RunPodSandboxRequest{Config: podConfig("orphan", parent)})
 	waitFor(t, time.Minute, func() bool {
 		entries, _ := os.ReadDir(waiting)
 		return len(entries) == 1
 	})
 	entries, _ := os.ReadDir(waiting)
-	id := entries[0].Name()
 	b.Kill()
-	// The plugin berth started outlives it and finishes ADD: an IP is taken.
 	open()
 	waitFor(t, time.Minute, func() bool { return len(n.Allocations()) == 1 })
-	b.Restart(t)
-	assertClean(t, b, n, parent, nil, []string{id}, nil)
+	return b, parent, entries[0].Name()
 }
 
 // berth dies during CNI ADD and, before it restarts, the CNI config is
@@ -350,19 +357,7 @@ func TestSandboxHalfCreatedWhenBerthDiedIsRolledBack(t *testing.T) {
 // pod was being added to (saved with it before ADD), so its IP is freed.
 func TestHalfCreatedSandboxDetachedFromItsOwnNetwork(t *testing.T) {
 	n := harness.NewNetwork(t, "berth-it-crashnet", "berthitcrashnet", "10.123.7.0/24")
-	waiting, open := n.Gate(t)
-	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
-	parent := cgroupParent(t)
-	go b.Runtime().RunPodSandbox(context.Background(), &runtimeapi.RunPodSandboxRequest{Config: podConfig("orphan", parent)})
-	waitFor(t, time.Minute, func() bool {
-		entries, _ := os.ReadDir(waiting)
-		return len(entries) == 1
-	})
-	entries, _ := os.ReadDir(waiting)
-	id := entries[0].Name()
-	b.Kill()
-	open()
-	waitFor(t, time.Minute, func() bool { return len(n.Allocations()) == 1 })
+	b, parent, id := killDuringADD(t, n)
 
 	// The operator moves the node to another network meanwhile.
 	other := harness.NewNetwork(t, "berth-it-crashnet2", "berthitcrashn2", "10.123.8.0/24")
