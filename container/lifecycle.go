@@ -297,6 +297,11 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 			return err
 		}
 	}
+	// The runtime's delete removed the cgroup of a container it knew; a
+	// create killed halfway leaves one it does not know.
+	if err := m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath); err != nil {
+		return err
+	}
 	if err := image.UnmountRootfs(rec.RootfsPath()); err != nil {
 		return err
 	}

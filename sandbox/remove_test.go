@@ -60,6 +60,7 @@ func TestStopQueuedBehindRemoveDoesNotBringThePodBack(t *testing.T) {
 			Runtimes:   oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: "/bin/true"}}, "runc"),
 			DB:         db,
 			Containers: g,
+			Host:       testHost(t),
 		},
 		names:     names.New(),
 		sandboxes: map[string]*Sandbox{},

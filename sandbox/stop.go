@@ -8,6 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/proc"
 )
 
@@ -74,8 +75,8 @@ func (m *Manager) release(ctx context.Context, rec *Record) error {
 	return errors.Join(errs...)
 }
 
-// stopPause kills the pause process and deletes it from the runtime (which
-// removes its cgroup).
+// stopPause kills the pause process, deletes it from the runtime and
+// removes its cgroup.
 func (m *Manager) stopPause(rec *Record) error {
 	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
 	defer cancel()
@@ -94,9 +95,13 @@ func (m *Manager) stopPause(rec *Record) error {
 	}
 	if rerr != nil {
 		logrus.WithField("sandbox", rec.ID).WithError(rerr).Warn("cannot delete the pause process from its runtime")
-		return nil
+	} else if err := rt.Delete(ctx, rec.ID, true); err != nil {
+		return err
 	}
-	return rt.Delete(ctx, rec.ID, true)
+	// The runtime's delete removed the cgroup of a pause process it knew;
+	// a create killed halfway (berth died during it) leaves one it does
+	// not know, as does a handler no longer configured.
+	return m.opts.Host.Cgroups.Remove(cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath)
 }
 
 func (m *Manager) pauseAlive(rec *Record) bool {

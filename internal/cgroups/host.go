@@ -64,7 +64,11 @@ type Host struct {
 	// mounts maps each usable controller to the mount point of its
 	// hierarchy: a v1 mount, or the unified root for every v2 controller.
 	mounts map[string]string
-	swap   bool
+	// hierarchies are the mount points of every hierarchy, one each:
+	// those that carry no controller limits count too (hybrid's unified
+	// one, name=systemd), since a runtime makes its cgroup in them all.
+	hierarchies []string
+	swap        bool
 }
 
 // Probe reads the facts of this host from /proc/self/mountinfo and
@@ -94,7 +98,14 @@ func ProbeFrom(mounts io.Reader, root string) (*Host, error) {
 		}
 	}
 	h := &Host{mode: Legacy, root: root, mounts: map[string]string{}}
+	seen := map[string]bool{}
 	for _, m := range infos {
+		// A hierarchy is known by its type and super options; a second
+		// mount of it is a bind mount of the same tree.
+		if key := m.FSType + " " + m.VFSOptions; !seen[key] {
+			seen[key] = true
+			h.hierarchies = append(h.hierarchies, m.Mountpoint)
+		}
 		if m.FSType != "cgroup" {
 			continue
 		}
@@ -126,7 +137,7 @@ func probeUnified(root string) (*Host, error) {
 }
 
 func newUnified(root string, controllers []string) *Host {
-	h := &Host{mode: Unified, root: root, mounts: map[string]string{}}
+	h := &Host{mode: Unified, root: root, mounts: map[string]string{}, hierarchies: []string{root}}
 	for _, c := range controllers {
 		h.mounts[c] = root
 	}
@@ -159,6 +170,7 @@ func NewHost(mode Mode, root string, controllers ...string) (*Host, error) {
 		h := &Host{mode: Legacy, root: root, mounts: map[string]string{}}
 		for _, c := range controllers {
 			h.mounts[c] = filepath.Join(root, c)
+			h.hierarchies = append(h.hierarchies, h.mounts[c])
 		}
 		h.swap = v1SwapAccounting(h.mounts)
 		return h, nil

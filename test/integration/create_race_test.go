@@ -3,19 +3,24 @@
 package integration
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/test/harness"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // gatedRuntime is a runtime handler "gated": runc, whose create waits for
-// a gate once the test arms it.
+// a gate once the test arms it, its arguments written to the waiting file.
 type gatedRuntime struct {
 	dir    string // armed, waiting and open files
 	config string // berth TOML for the handlers
@@ -27,7 +32,7 @@ func newGatedRuntime(t *testing.T) *gatedRuntime {
 	body := fmt.Sprintf(`#!/bin/sh
 for a in "$@"; do
 	if [ "$a" = create ] && [ -e %[1]s/armed ]; then
-		touch %[1]s/waiting
+		echo "$@" >%[1]s/waiting
 		while [ ! -e %[1]s/open ]; do sleep 0.05; done
 	fi
 done
@@ -114,6 +119,110 @@ func TestContainerBeingCreatedHoldsItsImageAndPod(t *testing.T) {
 	<-created // made, or refused because its pod stopped: either is fine
 	if err := <-removed; err != nil {
 		t.Fatalf("removing the pod: %v", err)
+	}
+	f.assertAllClean(t, []testPod{p})
+}
+
+// bundle is the bundle of the create waiting at the gate.
+func (g *gatedRuntime) bundle(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(g.dir, "waiting"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Fields(string(data))
+	if i := slices.Index(args, "--bundle"); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	t.Fatalf("no --bundle in the runtime's create arguments %q", args)
+	return ""
+}
+
+// addHook adds an OCI hook to the config.json of bundle.
+func addHook(t *testing.T, bundle, kind string, hook map[string]any) {
+	t.Helper()
+	path := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	hooks, _ := spec["hooks"].(map[string]any)
+	if hooks == nil {
+		hooks = map[string]any{}
+	}
+	list, _ := hooks[kind].([]any)
+	hooks[kind] = append(list, hook)
+	spec["hooks"] = hooks
+	if data, err = json.Marshal(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// berth dies while the runtime's create of a container has made its
+// cgroup but not yet saved its state (a createRuntime hook holds it there):
+// the runtime's delete then knows no such container. The rollback at
+// restart still removes the cgroup from every hierarchy, and the rest.
+func TestCreateKilledAfterItsCgroupLeavesNoCgroup(t *testing.T) {
+	g := newGatedRuntime(t)
+	f := newContainerFixtureWith(t, "berth-it-cgkill", "berthitcgkill", "10.124.26.0/24", g.config)
+	b := f.b
+	cfg := podConfig("cgkill", f.parent)
+	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+
+	g.arm(t)
+	go b.Runtime().CreateContainer(context.Background(), &runtimeapi.CreateContainerRequest{
+		PodSandboxId: p.id, Config: containerConfig("held", "sleep", "3600"), SandboxConfig: p.cfg,
+	})
+	waitFor(t, time.Minute, g.waiting)
+	bundle := g.bundle(t)
+	id := filepath.Base(bundle)
+	hooked := filepath.Join(g.dir, "hooked")
+	addHook(t, bundle, "createRuntime", map[string]any{
+		"path": "/bin/sh",
+		"args": []string{"sh", "-c", fmt.Sprintf("touch %s; exec sleep 3600", hooked)},
+	})
+	g.open(t)
+	waitFor(t, time.Minute, func() bool {
+		_, err := os.Stat(hooked)
+		return err == nil
+	})
+	cgroups := func() []string {
+		var out []string
+		for _, d := range harness.CgroupDirs(f.parent) {
+			if _, err := os.Stat(filepath.Join(d, "berth-"+id)); err == nil {
+				out = append(out, filepath.Join(d, "berth-"+id))
+			}
+		}
+		return out
+	}
+	if len(cgroups()) == 0 {
+		t.Fatalf("the create held in its hook has made no cgroup berth-%s under %s: the test sets up nothing", id, f.parent)
+	}
+
+	b.Kill()
+	b.Restart(t)
+	if left := cgroups(); len(left) != 0 {
+		t.Errorf("the half-created container's cgroup is left after the rollback: %q", left)
+	}
+	if ctrs := listContainers(t, b, nil); len(ctrs) != 0 {
+		t.Errorf("containers listed after the rollback: %v", ctrs)
+	}
+	if _, err := b.Runtime().StopPodSandbox(slowCtx(t), &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Runtime().RemovePodSandbox(slowCtx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.id}); err != nil {
+		t.Fatal(err)
 	}
 	f.assertAllClean(t, []testPod{p})
 }
