@@ -177,7 +177,12 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		err := rt.Delete(dctx, id, true)
 		m.opts.Monitor.RemoveExit(id)
 		m.opts.Monitor.RemoveSocketDir(id)
-		return err
+		if err != nil {
+			return err
+		}
+		// A create killed halfway (conmon's first-process timeout) leaves
+		// a cgroup the runtime does not know.
+		return m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath)
 	})
 	created, err := m.opts.Monitor.Create(ctx, conmon.CreateOptions{
 		ID:          id,

@@ -46,6 +46,9 @@ declare -A want=(
 	# apparmor_parser loads berth's default profile on hosts that enforce
 	# AppArmor; its tests compile the profile with it everywhere.
 	[apparmor]=/sbin/apparmor_parser
+	# The disk-full tests put berth's root on a small loop-mounted ext4.
+	[e2fsprogs]=/sbin/mkfs.ext4
+	[mount]=/bin/mount
 )
 missing=()
 for pkg in "${!want[@]}"; do

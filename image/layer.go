@@ -84,7 +84,13 @@ func (s *Store) unpackNewLayer(ctx context.Context, layer v1.Layer, diffID strin
 		}
 		return err
 	}
-	return s.addLayer(diffID, usage)
+	if err := s.addLayer(diffID, usage); err != nil {
+		// Unrecorded, the dir would be neither used nor replaced: the next
+		// pull's rename onto it would fail until a restart cleaned it up.
+		os.RemoveAll(s.LayerDir(diffID))
+		return err
+	}
+	return nil
 }
 
 // ctxReader stops a download as soon as its context ends.

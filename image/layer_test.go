@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/store"
 	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -185,5 +186,41 @@ func TestSameLayerUnpackedConcurrently(t *testing.T) {
 		if !s.hasLayer(diffID.String()) {
 			t.Fatalf("round %d: the layer is not recorded", i)
 		}
+	}
+}
+
+// A layer unpacked and moved into place whose record cannot be written (a
+// full disk) is removed again: left unrecorded, it would make every later
+// unpack of it fail on the rename.
+func TestUnrecordedLayerIsNotLeft(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "meta.db")
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStore(t.TempDir(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := static.NewLayer(rawTar(t, file("f", "data")), types.OCIUncompressedLayer)
+	diffID, err := layer.DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // every write to it now fails
+		t.Fatal(err)
+	}
+	if err := s.unpackLayer(context.Background(), layer, diffID.String()); err == nil {
+		t.Fatal("unpack with a store that cannot record it succeeded")
+	}
+	if entries, _ := os.ReadDir(s.layersDir()); len(entries) != 0 {
+		t.Errorf("the unrecorded layer is left: %v", entries)
+	}
+	if s.db, err = store.Open(dbPath); err != nil {
+		t.Fatal(err)
+	}
+	defer s.db.Close()
+	if err := s.unpackLayer(context.Background(), layer, diffID.String()); err != nil {
+		t.Fatalf("unpack once the store can record it: %v", err)
 	}
 }

@@ -15,13 +15,14 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // layerJobs bounds how many layers of one pull download at once.
@@ -129,6 +130,10 @@ func (p *Puller) fetch(ctx context.Context, r Reference, auth Auth) (*Image, err
 		}
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
+		}
+		if fsutil.NoSpace(err) {
+			// The local disk is full: another location would fill it too.
+			return nil, fmt.Errorf("pull %s from %s: %w", r, loc.host, err)
 		}
 		log.WithError(err).WithField("location", loc.host).Debug("pull from location failed")
 		errs = append(errs, fmt.Errorf("%s: %w", loc.host, err))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
 	"github.com/berth-dev/berth/spec"
@@ -39,7 +40,8 @@ func toStatus(err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, image.ErrBlocked):
 		code = codes.PermissionDenied
-	case errors.Is(err, image.ErrTooLarge):
+	case errors.Is(err, image.ErrTooLarge), fsutil.NoSpace(err):
+		// A full disk is one of the exhausted resources gRPC names.
 		code = codes.ResourceExhausted
 	}
 	return status.Error(code, err.Error())

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -41,6 +43,8 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("pull: %w", image.ErrNoProgress), codes.DeadlineExceeded},
 		{fmt.Errorf("pull: %w", image.ErrBlocked), codes.PermissionDenied},
 		{fmt.Errorf("pull: %w: the image has 900 layers", image.ErrTooLarge), codes.ResourceExhausted},
+		{fmt.Errorf("unpack layer: %w", &fs.PathError{Op: "write", Path: "/var/lib/berth/images/x", Err: syscall.ENOSPC}), codes.ResourceExhausted},
+		{fmt.Errorf("runc create: write state.json: no space left on device"), codes.ResourceExhausted},
 		{fmt.Errorf("x: %w", context.Canceled), codes.Canceled},
 		{fmt.Errorf("runc create: something else"), codes.Unknown},
 		// Image volumes: the image's code, kubelet's prefix first.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -27,6 +28,10 @@ type Berth struct {
 	Socket     string
 	ConfigFile string
 	LogFile    string
+
+	// rootMount is the filesystem Options.RootSize mounted at the root,
+	// not a leftover.
+	rootMount bool
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -47,6 +52,9 @@ type Options struct {
 	TopLevel string
 	// Args are extra command-line arguments.
 	Args []string
+	// RootSize, when set, puts berth's root on a loop-mounted ext4 of this
+	// size ("16M"): a disk that fills up (see Berth.FillRoot).
+	RootSize string
 }
 
 var (
@@ -134,6 +142,11 @@ func Start(t testing.TB, opts Options) *Berth {
 		ConfigFile: WriteConfig(t, dir, opts),
 		LogFile:    filepath.Join(dir, "berth.log"),
 	}
+	if opts.RootSize != "" {
+		// Unmounted after berth stops: cleanups run last first.
+		mountRoot(t, b.Root(), opts.RootSize)
+		b.rootMount = true
+	}
 	b.start(t, opts.Args)
 	t.Cleanup(func() {
 		if err := b.Stop(); err != nil {
@@ -186,8 +199,15 @@ func (b *Berth) start(t testing.TB, args []string) {
 		b.conn.Close()
 	}
 	// kubelet's (and crictl's) message limit: a reply berth sends must fit.
+	// Reconnects are retried within milliseconds, not gRPC's default
+	// second: a test (and the restart benchmark) sees berth the moment it
+	// serves.
 	conn, err := grpc.NewClient("unix://"+b.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(kubeletMaxMsgSize), grpc.MaxCallSendMsgSize(kubeletMaxMsgSize)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(kubeletMaxMsgSize), grpc.MaxCallSendMsgSize(kubeletMaxMsgSize)),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 5 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 20 * time.Millisecond},
+			MinConnectTimeout: time.Second,
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +228,7 @@ func (b *Berth) start(t testing.TB, args []string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("berth did not answer on %s: %v\n%s", b.Socket, err, b.Logs())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

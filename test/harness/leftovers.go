@@ -26,7 +26,11 @@ func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids,
 	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if fields := strings.Fields(sc.Text()); len(fields) > 4 && strings.HasPrefix(fields[4], b.Dir) {
+			fields := strings.Fields(sc.Text())
+			if len(fields) > 4 && b.rootMount && fields[4] == b.Root() {
+				continue
+			}
+			if len(fields) > 4 && strings.HasPrefix(fields[4], b.Dir) {
 				out = append(out, "mount "+fields[4])
 			}
 		}

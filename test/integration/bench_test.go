@@ -81,3 +81,61 @@ func benchRemovePod(b *testing.B, d *harness.Berth, id string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkRestartWith100Pods measures how long berth, killed with 100
+// pods of one running container each, takes from its start to answering
+// ListPodSandbox and ListContainers with all of them: its records loaded,
+// the containers' states refreshed, half-done work rolled back.
+func BenchmarkRestartWith100Pods(b *testing.B) {
+	const pods = 100
+	n := harness.NewNetwork(b, "berth-bench-r", "berthbenchr", "10.127.0.0/16")
+	reg := harness.Registry(b)
+	d := harness.Start(b, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m"), Config: harness.MirrorConfig(reg)})
+	ctx := context.Background()
+	if _, err := d.Image().PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: benchImage}}); err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	b.Cleanup(func() {
+		for _, id := range ids {
+			benchRemovePod(b, d, id)
+		}
+	})
+	for i := range pods {
+		pod := podConfig(fmt.Sprintf("restart%d", i), "")
+		resp, err := d.Runtime().RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: pod})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, resp.GetPodSandboxId())
+		cfg := &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Image:    &runtimeapi.ImageSpec{Image: benchImage},
+			Command:  []string{"sleep", "3600"},
+		}
+		c, err := d.Runtime().CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: resp.GetPodSandboxId(), Config: cfg, SandboxConfig: pod})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Runtime().StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.GetContainerId()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		d.Kill()
+		b.StartTimer()
+		d.Restart(b)
+		podList, err := d.Runtime().ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+		if err != nil || len(podList.GetItems()) != pods {
+			b.Fatalf("after the restart: %d pods listed, %v", len(podList.GetItems()), err)
+		}
+		ctrs, err := d.Runtime().ListContainers(ctx, &runtimeapi.ListContainersRequest{
+			Filter: &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}},
+		})
+		if err != nil || len(ctrs.GetContainers()) != pods {
+			b.Fatalf("after the restart: %d containers running, %v", len(ctrs.GetContainers()), err)
+		}
+	}
+}

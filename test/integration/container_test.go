@@ -54,13 +54,21 @@ func newContainerFixture(t *testing.T, name, bridge, subnet string, topLevel ...
 // newContainerFixtureWith is newContainerFixture with more config tables.
 func newContainerFixtureWith(t *testing.T, name, bridge, subnet, tables string, topLevel ...string) *containerFixture {
 	t.Helper()
+	f := startContainerFixture(t, name, bridge, subnet, harness.Options{Config: tables, TopLevel: strings.Join(topLevel, "\n")})
+	pullImage(t, f.b, busyboxImage)
+	return f
+}
+
+// startContainerFixture starts berth with opts on a private network with
+// the test registry, pulling nothing.
+func startContainerFixture(t *testing.T, name, bridge, subnet string, opts harness.Options) *containerFixture {
+	t.Helper()
 	reg := harness.Registry(t)
 	n := harness.NewNetwork(t, name, bridge, subnet)
 	parent := cgroupParent(t) // its cleanup runs after berth's
-	b := harness.Start(t, harness.Options{
-		Config: harness.MirrorConfig(reg) + tables, CNIConfDir: n.ConfDir, CNI: n.Config("2m"),
-		TopLevel: strings.Join(topLevel, "\n"),
-	})
+	opts.Config = harness.MirrorConfig(reg) + opts.Config
+	opts.CNIConfDir, opts.CNI = n.ConfDir, n.Config("2m")
+	b := harness.Start(t, opts)
 	// A failed test must not leave containers running on the host: remove
 	// every pod (and so its containers) before berth stops.
 	t.Cleanup(func() {
@@ -78,7 +86,6 @@ func newContainerFixtureWith(t *testing.T, name, bridge, subnet, tables string, 
 			b.Runtime().RemovePodSandbox(c, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.GetId()})
 		}
 	})
-	pullImage(t, b, busyboxImage)
 	return &containerFixture{b: b, n: n, parent: parent}
 }
 
