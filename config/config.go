@@ -3,8 +3,12 @@
 package config
 
 import (
+	"slices"
 	"time"
 )
+
+// PodMetricGroups are the groups included_pod_metrics may name.
+var PodMetricGroups = []string{"cpu", "memory", "network", "disk", "process"}
 
 // Default locations. Every one can be changed in the file or by a flag.
 const (
@@ -35,7 +39,11 @@ type Config struct {
 	StreamIdleTimeout Duration `toml:"stream_idle_timeout" doc:"Close an exec, attach or port-forward stream idle for this long."`
 	StreamMaxSessions int      `toml:"stream_max_sessions" doc:"Most exec, attach and port-forward sessions open at once; more are refused."`
 	MetricsAddress    string   `toml:"metrics_address" doc:"host:port for Prometheus metrics; empty disables them."`
-	AppArmorProfile   string   `toml:"apparmor_profile" doc:"On hosts that enforce AppArmor: the profile of containers that ask for RuntimeDefault or name none. berth-default is berth's own, loaded at start-up with apparmor_parser; another must be loaded by the operator before berth starts. berth refuses to start rather than run them unconfined."`
+	// IncludedPodMetrics are the groups of cAdvisor-style metrics that
+	// ListPodSandboxMetrics reports (kubelet's /metrics/cadvisor on a node
+	// whose stats come from the CRI).
+	IncludedPodMetrics []string `toml:"included_pod_metrics" doc:"The metric groups ListPodSandboxMetrics reports for kubelet's /metrics/cadvisor: any of cpu, memory, network, disk, process."`
+	AppArmorProfile    string   `toml:"apparmor_profile" doc:"On hosts that enforce AppArmor: the profile of containers that ask for RuntimeDefault or name none. berth-default is berth's own, loaded at start-up with apparmor_parser; another must be loaded by the operator before berth starts. berth refuses to start rather than run them unconfined."`
 
 	Runtime    RuntimeConfig             `toml:"runtime" doc:"OCI runtimes, one handler per RuntimeClass."`
 	Conmon     ConmonConfig              `toml:"conmon" doc:"The conmon monitor run for every container."`
@@ -117,16 +125,17 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 // Default returns the configuration in force when no file exists.
 func Default() *Config {
 	return &Config{
-		Root:              DefaultRoot,
-		RunRoot:           DefaultRunRoot,
-		UsernsRoot:        DefaultUsernsRoot,
-		Listen:            DefaultListen,
-		LogLevel:          "info",
-		CgroupDriver:      CgroupfsDriver,
-		StreamAddress:     "127.0.0.1:0",
-		StreamIdleTimeout: Duration{15 * time.Minute},
-		StreamMaxSessions: 256,
-		AppArmorProfile:   "berth-default",
+		Root:               DefaultRoot,
+		RunRoot:            DefaultRunRoot,
+		UsernsRoot:         DefaultUsernsRoot,
+		Listen:             DefaultListen,
+		LogLevel:           "info",
+		CgroupDriver:       CgroupfsDriver,
+		StreamAddress:      "127.0.0.1:0",
+		StreamIdleTimeout:  Duration{15 * time.Minute},
+		StreamMaxSessions:  256,
+		IncludedPodMetrics: slices.Clone(PodMetricGroups),
+		AppArmorProfile:    "berth-default",
 		Runtime: RuntimeConfig{
 			DefaultHandler:      "runc",
 			RestrictOOMScoreAdj: true,

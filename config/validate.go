@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,6 +42,11 @@ func (c *Config) validate(src Sources) error {
 	}
 	if c.StreamIdleTimeout.Duration <= 0 {
 		return fail("stream_idle_timeout", "must be positive, got %s", c.StreamIdleTimeout.Duration)
+	}
+	for _, g := range c.IncludedPodMetrics {
+		if !slices.Contains(PodMetricGroups, g) {
+			return fail("included_pod_metrics", "%q is no metric group; the groups are %s", g, strings.Join(PodMetricGroups, ", "))
+		}
 	}
 	if c.StreamMaxSessions <= 0 {
 		return fail("stream_max_sessions", "must be positive, got %d", c.StreamMaxSessions)

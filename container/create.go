@@ -18,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/undo"
@@ -141,6 +142,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		}
 	}
 	rootfs := rec.Rootfs
+	end := rec.Startup.Begin("rootfs")
 	if err := m.opts.Images.MountRootfs(img, rec.Dir, rootfs); err != nil {
 		return err
 	}
@@ -151,10 +153,12 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 	if rec.ImageVolumes, err = m.mountImageVolumes(rec.Bundle, images.mounts, &u); err != nil {
 		return err
 	}
+	end()
 	for _, v := range rec.ImageVolumes {
 		log.WithFields(logrus.Fields{"image": v.ImageID, "path": v.ContainerPath, "source": v.Source}).Debug("image volume mounted")
 	}
 
+	end = rec.Startup.Begin("spec")
 	s, err := m.opts.Host.Build(spec.Input{
 		ID: id, Container: &cfg.Container, Pod: pod.Pod, Image: images.cfg, Rootfs: rootfs, CgroupsPath: rec.CgroupsPath,
 		ImageMounts: imageMountSources(rec.ImageVolumes), TargetPID: targetPID,
@@ -184,6 +188,8 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		// a cgroup the runtime does not know.
 		return m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath)
 	})
+	end()
+	end = rec.Startup.Begin("runtime create")
 	created, err := m.opts.Monitor.Create(ctx, conmon.CreateOptions{
 		ID:          id,
 		Name:        name,
@@ -208,6 +214,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		return fmt.Errorf("container process %d: %w", created.Pid, err)
 	}
 	rec.Pid, rec.PidStart = created.Pid, st.StartTime
+	end()
 	rec.Complete = true
 	if err := m.save(rec); err != nil {
 		return err
@@ -215,6 +222,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 	m.mu.Lock()
 	m.containers[id] = &Container{rec: rec}
 	m.mu.Unlock()
+	m.publish(events.Created, &rec)
 	log.WithField("name", name).Debug("container created")
 	return nil
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/signals"
+	"github.com/berth-dev/berth/internal/trace"
 )
 
 // exitFileWait is how long berth waits, after the container's process is
@@ -42,7 +44,15 @@ func (m *Manager) refreshWith(c *Container, running func(*Record) bool) {
 	if !ok {
 		return
 	}
-	rec = c.update(func(r *Record) { r.setExited(exit) })
+	rec = c.update(func(r *Record) {
+		prev := r.State
+		r.setExited(exit)
+		// Under the record's lock, so that the events of one container
+		// go out in the order its states changed.
+		if prev != Exited && !(prev == Created && c.starting) {
+			m.publish(events.Stopped, r)
+		}
+	})
 	if err := m.persist(c); err != nil {
 		logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
 	}
@@ -144,20 +154,38 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	// gave up) could leave the process running and recorded as created.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
 	defer cancel()
+	c.update(func(*Record) { c.starting = true })
+	step := trace.Steps{}
+	end := step.Begin("runtime start")
 	if err := rt.Start(sctx, rec.ID); err != nil {
+		c.update(func(r *Record) {
+			c.starting = false
+			if r.State == Exited {
+				m.publish(events.Stopped, r)
+			}
+		})
 		return err
 	}
 	// A status call may have seen the process exit already (and marked the
-	// container exited) before this update: the start time still counts.
+	// container exited) before this update: the start time still counts,
+	// and the start is announced before the exit.
+	end()
 	rec = c.update(func(r *Record) {
+		c.starting = false
+		r.Startup = append(r.Startup, step...)
 		if r.StartedAt.IsZero() {
 			r.StartedAt = started
 		}
+		exited := r.State == Exited
 		if r.State == Created {
 			r.State = Running
 		}
-		if r.FinishedAt.Before(r.StartedAt) && r.State == Exited {
+		if r.FinishedAt.Before(r.StartedAt) && exited {
 			r.FinishedAt = r.StartedAt
+		}
+		m.publish(events.Started, r)
+		if exited {
+			m.publish(events.Stopped, r)
 		}
 	})
 	return m.persist(c)
@@ -275,6 +303,8 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	delete(m.containers, rec.ID)
 	m.mu.Unlock()
 	m.names.Release(rec.Name, rec.ID)
+	m.forgetStats(rec.ID)
+	m.publish(events.Deleted, &rec)
 	return nil
 }
 

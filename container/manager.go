@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
@@ -35,6 +36,9 @@ type Options struct {
 	Host   *spec.Host
 	DB     *store.Store
 	Images *image.Store
+	// Events, if not nil, hears of each container created, started,
+	// stopped and deleted.
+	Events *events.Broker
 }
 
 // Manager owns every container of the node.
@@ -48,6 +52,9 @@ type Manager struct {
 	// yet (not listed), but their images are in use and their pod cannot
 	// be removed under them.
 	creating map[string]*creation
+
+	cpuRates cgroups.CPURates
+	layers   layerUsages // writable layer measures
 }
 
 // NewManager loads the containers a previous run left, refreshes their
@@ -86,7 +93,15 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.watchExits(ctx); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// publish tells the event subscribers what happened to the container.
+func (m *Manager) publish(kind events.Kind, rec *Record) {
+	m.opts.Events.Publish(events.Event{Kind: kind, ID: rec.ID, SandboxID: rec.SandboxID})
 }
 
 func (m *Manager) bundlesDir() string { return filepath.Join(m.opts.RunRoot, "containers") }
@@ -134,6 +149,20 @@ func (m *Manager) List() []Record {
 	m.mu.RUnlock()
 	out := make([]Record, len(all))
 	for i, c := range all {
+		m.refresh(c)
+		out[i] = c.Snapshot()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out
+}
+
+// OfPod returns a snapshot of the pod's containers, states refreshed,
+// oldest first: what a pod's status carries, at the cost of its own
+// containers only.
+func (m *Manager) OfPod(sandboxID string) []Record {
+	cs := m.ofPod(sandboxID)
+	out := make([]Record, len(cs))
+	for i, c := range cs {
 		m.refresh(c)
 		out[i] = c.Snapshot()
 	}

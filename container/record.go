@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/spec"
 )
@@ -92,6 +93,9 @@ type Record struct {
 	// Complete is false while CreateContainer is at work; a record left
 	// incomplete by a crash is rolled back at start-up.
 	Complete bool `json:"complete"`
+	// Startup is when each step of the container's creation and start
+	// began and ended.
+	Startup trace.Steps `json:"startup,omitempty"`
 
 	Bundle    string `json:"bundle"`     // config.json, pid files, ctl fifo (runroot)
 	Rootfs    string `json:"rootfs"`     // the rootfs mount point; "" in records before it: <bundle>/rootfs
@@ -164,6 +168,9 @@ type Container struct {
 	// restart would bring the removed container back and reserve its name.
 	persisting sync.Mutex
 	removed    bool
+	// starting is set (under mu) while Start runs the runtime's start: an
+	// exit seen meanwhile is Start's to announce, after the start.
+	starting bool
 }
 
 // ID returns the container ID.

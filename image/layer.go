@@ -6,13 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/internal/fsutil"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
@@ -106,26 +104,8 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// diskUsage counts the bytes (allocated blocks) and inodes under dir.
+// diskUsage is what the unpacked layer at dir takes on disk.
 func diskUsage(dir string) (layerUsage, error) {
-	var u layerUsage
-	seen := map[uint64]bool{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st, ok := info.Sys().(*syscall.Stat_t)
-		if !ok || seen[st.Ino] {
-			return nil
-		}
-		seen[st.Ino] = true
-		u.Inodes++
-		u.Bytes += uint64(st.Blocks) * 512
-		return nil
-	})
-	return u, err
+	u, err := fsutil.DiskUsage(dir)
+	return layerUsage{Bytes: u.Bytes, Inodes: u.Inodes}, err
 }

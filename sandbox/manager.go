@@ -10,6 +10,8 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
@@ -44,6 +46,9 @@ type Options struct {
 	DB         *store.Store
 	Network    *cni.Manager
 	Containers PodContainers
+	// Events, if not nil, hears of each sandbox created, started (ready),
+	// stopped and deleted.
+	Events *events.Broker
 }
 
 // Manager owns every pod sandbox of the node.
@@ -53,6 +58,8 @@ type Manager struct {
 
 	mu        sync.RWMutex // guards sandboxes; never held across slow work
 	sandboxes map[string]*Sandbox
+
+	cpuRates cgroups.CPURates // of pod cgroups, for their stats
 }
 
 // NewManager loads the sandboxes a previous run left and rolls back those
@@ -110,6 +117,11 @@ func (m *Manager) List() []Record {
 		out[i] = sb.Snapshot()
 	}
 	return out
+}
+
+// publish tells the event subscribers what happened to the sandbox.
+func (m *Manager) publish(kind events.Kind, id string) {
+	m.opts.Events.Publish(events.Event{Kind: kind, ID: id, SandboxID: id})
 }
 
 func (m *Manager) save(rec Record) error {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/berth-dev/berth/internal/events"
 )
 
 // Remove removes the pod's containers, stops what still runs, and deletes
@@ -39,6 +41,11 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	delete(m.sandboxes, rec.ID)
 	m.mu.Unlock()
 	m.names.Release(rec.Config.FullName(), rec.ID)
+	m.cpuRates.Forget(rec.ID)
+	if rec.State == Ready {
+		m.publish(events.Stopped, rec.ID)
+	}
+	m.publish(events.Deleted, rec.ID)
 	return nil
 }
 

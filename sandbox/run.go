@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/cni"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
@@ -137,9 +138,11 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	}
 
 	if rec.NetNS != "" {
+		end := rec.Startup.Begin("netns")
 		if err := pinNetNS(rec.NetNS); err != nil {
 			return err
 		}
+		end()
 		// The netns stays while a DEL is still to be retried: without it the
 		// plugins free the IP but not the pod's NAT rules.
 		detached := true
@@ -158,10 +161,13 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 			detached = err == nil
 			return err
 		})
+		end = rec.Startup.Begin("cni")
 		if err := m.opts.Network.Attach(ctx, pod, &rec.Network); err != nil {
 			return err
 		}
+		end()
 	}
+	end := rec.Startup.Begin("files")
 	if err := writePodFiles(&rec); err != nil {
 		return err
 	}
@@ -171,7 +177,9 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		}
 		u.Push("unmount shm", func() error { return unmountShm(rec.ShmPath) })
 	}
+	end()
 
+	end = rec.Startup.Begin("pause create")
 	hostname, err := podHostname(&cfg)
 	if err != nil {
 		return err
@@ -197,9 +205,12 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	if err := pinProcessNamespaces(rec.PausePID, rec.PauseNS); err != nil {
 		return err
 	}
+	end()
+	end = rec.Startup.Begin("pause start")
 	if err := rt.Start(rctx, id); err != nil {
 		return fmt.Errorf("start pause process: %w", err)
 	}
+	end()
 
 	rec.State, rec.Complete = Ready, true
 	if err := m.save(rec); err != nil {
@@ -208,6 +219,8 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	m.mu.Lock()
 	m.sandboxes[id] = &Sandbox{rec: rec}
 	m.mu.Unlock()
+	m.publish(events.Created, id)
+	m.publish(events.Started, id)
 	log.WithFields(logrus.Fields{"pod": cfg.Namespace + "/" + cfg.Name, "ip": rec.PrimaryIP()}).Debug("sandbox ready")
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/spec"
 )
 
@@ -92,9 +93,11 @@ type Record struct {
 	// (oci.CgroupParent): the pod's containers' cgroups go under it too.
 	CgroupParent string `json:"cgroup_parent,omitempty"`
 	CgroupsPath  string `json:"cgroups_path"`
-	ShmPath      string `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
-	PausePID     int    `json:"pause_pid,omitempty"`
-	PauseStart   uint64 `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
+	// Startup is when each step of the pod's creation began and ended.
+	Startup    trace.Steps `json:"startup,omitempty"`
+	ShmPath    string      `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
+	PausePID   int         `json:"pause_pid,omitempty"`
+	PauseStart uint64      `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
 	// PauseNS are the pinned namespaces of the pause process that the
 	// pod's containers join, by kind ("ipc", "uts", "pid", "user").
 	PauseNS map[string]string `json:"pause_ns,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/proc"
 )
 
@@ -34,8 +35,12 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	}
 	rec := sb.Snapshot()
 	err = m.release(ctx, &rec)
+	wasReady := rec.State == Ready
 	rec.State = NotReady
 	sb.update(func(r *Record) { *r = rec })
+	if wasReady {
+		m.publish(events.Stopped, rec.ID)
+	}
 	if serr := m.save(rec); err == nil {
 		err = serr
 	}

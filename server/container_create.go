@@ -30,6 +30,9 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if rec, err := s.containers.Status(id); err == nil {
+		observeSteps(containerStartSteps, rec.Startup)
+	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }
 

@@ -3,13 +3,30 @@ package server
 import (
 	"context"
 
+	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // ListContainerStats reports the stats of the containers that match the
 // filter (ID or prefix, pod, labels).
 func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
-	f := req.GetFilter()
+	return &runtimeapi.ListContainerStatsResponse{Stats: s.listContainerStats(req.GetFilter())}, nil
+}
+
+// StreamContainerStats is ListContainerStats in batches, for nodes with
+// many containers.
+func (s *Server) StreamContainerStats(req *runtimeapi.StreamContainerStatsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainerStatsResponse]) error {
+	items := s.listContainerStats(req.GetFilter())
+	for start := 0; start < len(items); start += streamBatch {
+		end := min(start+streamBatch, len(items))
+		if err := stream.Send(&runtimeapi.StreamContainerStatsResponse{ContainerStats: items[start:end]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) listContainerStats(f *runtimeapi.ContainerStatsFilter) []*runtimeapi.ContainerStats {
 	// The same fields as ListContainers' filter, without the state.
 	filter := &runtimeapi.ContainerFilter{Id: f.GetId(), PodSandboxId: f.GetPodSandboxId(), LabelSelector: f.GetLabelSelector()}
 	out := []*runtimeapi.ContainerStats{}
@@ -17,7 +34,7 @@ func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListCon
 		if !containerMatches(&rec, filter) {
 			continue
 		}
-		out = append(out, criContainerStats(&rec, s.containers.CgroupStats(&rec)))
+		out = append(out, s.criContainerStats(&rec, s.containers.StatsOf(&rec)))
 	}
-	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
+	return out
 }

@@ -26,7 +26,7 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 	if req.GetVerbose() {
 		info, err := json.Marshal(map[string]any{
 			"pid": rec.Pid, "conmonPid": rec.ConmonPid, "sandboxID": rec.SandboxID,
-			"runtimeHandler": rec.Handler, "bundle": rec.Bundle,
+			"runtimeHandler": rec.Handler, "bundle": rec.Bundle, "startup": rec.Startup,
 		})
 		if err != nil {
 			return nil, err

@@ -58,6 +58,11 @@ func (f *fakeContainers) ExecSync(_ context.Context, id string, cmd []string, ti
 }
 func (f *fakeContainers) InUse(imageID string) bool { return f.inUse(imageID) }
 
+// Status knows no container: the handlers' metrics look, nothing more.
+func (f *fakeContainers) Status(id string) (container.Record, error) {
+	return container.Record{}, fmt.Errorf("%w: %q", container.ErrNotFound, id)
+}
+
 type fakeImages struct {
 	ImageStore
 	remove func(ref string, inUse func(string) bool) error

@@ -22,6 +22,9 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if rec, err := s.sandboxes.Status(id); err == nil {
+		observeSteps(podStartSteps, rec.Startup)
+	}
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
 }
 

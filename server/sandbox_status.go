@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -19,7 +20,13 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &runtimeapi.PodSandboxStatusResponse{Status: criSandboxStatus(&rec)}
+	// The containers' statuses and the time they were taken: what
+	// kubelet's evented PLEG caches the pod from.
+	resp := &runtimeapi.PodSandboxStatusResponse{
+		Status:             criSandboxStatus(&rec),
+		ContainersStatuses: s.podContainerStatuses(rec.ID),
+		Timestamp:          time.Now().UnixNano(),
+	}
 	if req.GetVerbose() {
 		info, err := json.Marshal(map[string]any{
 			"pid":            rec.PausePID,
@@ -28,6 +35,7 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 			"cgroupsPath":    rec.CgroupsPath,
 			"network":        rec.Network,
 			"config":         rec.Config,
+			"startup":        rec.Startup,
 		})
 		if err != nil {
 			return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
@@ -44,8 +45,11 @@ type Server struct {
 	puller     ImagePuller
 	sandboxes  PodSandboxManager
 	containers ContainerManager
+	events     *events.Broker
 	stream     *streamServer
 	grpc       *grpc.Server
+	// stop ends the managers' background work (the exit watcher).
+	stop context.CancelFunc
 }
 
 // New builds the server for a validated configuration and the host's
@@ -76,7 +80,9 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	}
 	runtimes := oci.NewRuntimes(cfg.Runtime.Handlers, cfg.Runtime.DefaultHandler)
 	net := cni.NewManager(cfg.CNI, filepath.Join(cfg.Root, "cni"))
-	containers, err := container.NewManager(context.Background(), container.Options{
+	broker := events.NewBroker(events.DefaultBuffer, func() { eventSubscribersDropped.Inc() })
+	background, stop := context.WithCancel(context.Background())
+	containers, err := container.NewManager(background, container.Options{
 		Root:         cfg.Root,
 		RunRoot:      cfg.RunRoot,
 		CgroupDriver: cfg.CgroupDriver,
@@ -91,8 +97,10 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		Host:   host,
 		DB:     db,
 		Images: images,
+		Events: broker,
 	})
 	if err != nil {
+		stop()
 		db.Close()
 		return nil, fmt.Errorf("load containers: %w", err)
 	}
@@ -107,8 +115,10 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		DB:           db,
 		Network:      net,
 		Containers:   containers,
+		Events:       broker,
 	})
 	if err != nil {
+		stop()
 		db.Close()
 		return nil, fmt.Errorf("load pod sandboxes: %w", err)
 	}
@@ -122,8 +132,11 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		puller:     image.NewPuller(images, cfg.Registries, cfg.Image.PullProgressTimeout.Duration),
 		sandboxes:  sandboxes,
 		containers: containers,
+		events:     broker,
+		stop:       stop,
 	}
 	if s.stream, err = s.startStreaming(cfg); err != nil {
+		stop()
 		db.Close()
 		return nil, err
 	}
@@ -153,6 +166,9 @@ func (s *Server) Serve(l net.Listener) error {
 // most grace; then it cuts the rest off. Containers are not touched: they
 // keep running under their monitors.
 func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
+	// Event streams never end on their own: ended first, they let the
+	// graceful stop finish.
+	s.events.Close()
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -167,6 +183,7 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
 		s.grpc.Stop()
 	}
 	s.stream.stop()
+	s.stop()
 	if err := s.db.Close(); err != nil {
 		logrus.WithError(err).Warn("closing the metadata store")
 	}

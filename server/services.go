@@ -8,7 +8,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
-	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/sandbox"
 	"github.com/berth-dev/berth/spec"
 )
@@ -26,6 +26,8 @@ type PodSandboxManager interface {
 	Status(id string) (sandbox.Record, error)
 	List() []sandbox.Record
 	UpdateResources(id string, res spec.Resources) error
+	Stats(id string) (sandbox.Record, sandbox.Stats, error)
+	StatsOf(rec *sandbox.Record) sandbox.Stats
 	PortForward(ctx context.Context, id string, port int32, stream io.ReadWriteCloser) error
 }
 
@@ -38,8 +40,10 @@ type ContainerManager interface {
 	Status(id string) (container.Record, error)
 	Running(id string) (container.Record, error)
 	List() []container.Record
-	Stats(id string) (container.Record, cgroups.Stats, error)
-	CgroupStats(rec *container.Record) cgroups.Stats
+	OfPod(sandboxID string) []container.Record
+	Stats(id string) (container.Record, container.Stats, error)
+	StatsOf(rec *container.Record) container.Stats
+	WritableLayers() fsutil.Usage
 	UpdateResources(ctx context.Context, id string, res spec.Resources) error
 	ReopenLog(id string) error
 	ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (container.ExecResult, error)

@@ -116,7 +116,7 @@ func TestNetworkReadyFollowsCNIConfigWithoutRestart(t *testing.T) {
 
 func TestRPCsNotBuiltYetAreUnimplemented(t *testing.T) {
 	b := harness.Start(t, harness.Options{})
-	_, err := b.Runtime().PodSandboxStats(ctx(t), &runtimeapi.PodSandboxStatsRequest{})
+	_, err := b.Runtime().CheckpointContainer(ctx(t), &runtimeapi.CheckpointContainerRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("want Unimplemented, got %v", err)
 	}

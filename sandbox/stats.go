@@ -1,0 +1,52 @@
+package sandbox
+
+import (
+	"time"
+
+	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/proc"
+)
+
+// Stats are what a pod uses beyond its containers' own numbers.
+type Stats struct {
+	// Cgroup is the usage of the pod's cgroup when it has one of its own
+	// (OwnCgroup: kubelet gave it a cgroup parent, which holds its
+	// containers too); otherwise of its pause process alone.
+	Cgroup    cgroups.Stats
+	OwnCgroup bool
+	// CPUNanoCores is the pod cgroup's CPU rate since its last stats
+	// (HasCPURate false on the first, or without a cgroup of its own).
+	CPUNanoCores uint64
+	HasCPURate   bool
+	// Network is the counters of the pod's interfaces; nil for a pod on
+	// the host's network, or one whose pause process is gone.
+	Network   []proc.NetDev
+	NetworkAt time.Time
+}
+
+// Stats reads a pod's cgroup and network counters.
+func (m *Manager) Stats(id string) (Record, Stats, error) {
+	rec, err := m.Status(id)
+	if err != nil {
+		return Record{}, Stats{}, err
+	}
+	return rec, m.StatsOf(&rec), nil
+}
+
+// StatsOf is Stats for a record in hand.
+func (m *Manager) StatsOf(rec *Record) Stats {
+	driver := cgroups.Driver(m.opts.CgroupDriver)
+	var st Stats
+	if rec.Config.CgroupParent != "" && rec.CgroupParent != "" {
+		st.Cgroup, st.OwnCgroup = m.opts.Host.Cgroups.ParentStats(driver, rec.CgroupParent), true
+		st.CPUNanoCores, st.HasCPURate = m.cpuRates.Rate(rec.ID, st.Cgroup.CPUNanos, st.Cgroup.Timestamp)
+	} else {
+		st.Cgroup = m.opts.Host.Cgroups.Stats(driver, rec.CgroupsPath)
+	}
+	if !rec.Config.Namespaces.HostNetwork && rec.State == Ready && m.pauseAlive(rec) {
+		if devs, err := proc.NetDevs(rec.PausePID); err == nil {
+			st.Network, st.NetworkAt = devs, time.Now()
+		}
+	}
+	return st
+}
