@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// DefaultMetricsAddress serves Prometheus metrics to the node only.
+const DefaultMetricsAddress = "127.0.0.1:9538"
+
 // PodMetricGroups are the groups included_pod_metrics may name.
 var PodMetricGroups = []string{"cpu", "memory", "network", "disk", "process"}
 
@@ -134,6 +137,7 @@ func Default() *Config {
 		StreamAddress:      "127.0.0.1:0",
 		StreamIdleTimeout:  Duration{15 * time.Minute},
 		StreamMaxSessions:  256,
+		MetricsAddress:     DefaultMetricsAddress,
 		IncludedPodMetrics: slices.Clone(PodMetricGroups),
 		AppArmorProfile:    "berth-default",
 		Runtime: RuntimeConfig{

@@ -71,9 +71,10 @@ func serve(c *cli.Context) error {
 
 	var metrics *http.Server
 	if cfg.MetricsAddress != "" {
+		// Metrics are for watching berth, not for running pods: a port
+		// another program holds costs them, not the node.
 		if metrics, err = server.ServeMetrics(cfg.MetricsAddress); err != nil {
-			l.Close()
-			return err
+			logrus.WithError(err).Warn("no Prometheus metrics; set metrics_address to a free host:port")
 		}
 	}
 

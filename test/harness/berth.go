@@ -98,6 +98,11 @@ func WriteConfig(t testing.TB, dir string, opts Options) string {
 			t.Fatal(err)
 		}
 	}
+	// Many daemons run at once: none takes the default metrics port
+	// unless the test gives it an address.
+	if !strings.Contains(opts.TopLevel, "metrics_address") {
+		opts.TopLevel += "\nmetrics_address = \"\"\n"
+	}
 	cfg := fmt.Sprintf(`root = %q
 runroot = %q
 userns_root = %q

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,6 +120,20 @@ func TestRPCsNotBuiltYetAreUnimplemented(t *testing.T) {
 	_, err := b.Runtime().CheckpointContainer(ctx(t), &runtimeapi.CheckpointContainerRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("want Unimplemented, got %v", err)
+	}
+}
+
+// A metrics address another program holds costs the metrics, not berth:
+// it starts, serves the CRI and says why there are no metrics.
+func TestTakenMetricsPortIsNotFatal(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	b := harness.Start(t, harness.Options{TopLevel: fmt.Sprintf("metrics_address = %q", l.Addr().String())})
+	if !b.WaitForLog("no Prometheus metrics", 10*time.Second) {
+		t.Errorf("berth does not say why it serves no metrics:\n%s", b.Logs())
 	}
 }
 

@@ -117,6 +117,19 @@ func TestContainerEventsInOrderBesideAStalledSubscriber(t *testing.T) {
 	default:
 	}
 
+	// Each start's steps went into the histograms: one pod, 50 containers.
+	for name, want := range map[string]float64{
+		`berth_pod_start_step_seconds_count{step="cni"}`:                  1,
+		`berth_pod_start_step_seconds_count{step="pause start"}`:          1,
+		`berth_container_start_step_seconds_count{step="rootfs"}`:         50,
+		`berth_container_start_step_seconds_count{step="runtime create"}`: 50,
+		`berth_container_start_step_seconds_count{step="runtime start"}`:  50,
+	} {
+		if got, err := harness.Metric(metrics, name); err != nil || got != want {
+			t.Errorf("%s = %v, %v; want %v", name, got, err, want)
+		}
+	}
+
 	cancel()
 	waitFor(t, time.Minute, func() bool {
 		n, err := harness.Metric(metrics, "berth_event_subscribers")
