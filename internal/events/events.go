@@ -82,8 +82,8 @@ func NewBroker(buffer int, onDrop func()) *Broker {
 
 // Subscription is one subscriber's stream of events.
 type Subscription struct {
-	b  *Broker
-	c  chan Event
+	b *Broker
+	c chan Event
 	// err says why the subscription ended; set under b.mu before c is
 	// closed.
 	err error
