@@ -8,13 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
 	"github.com/berth-dev/berth/internal/events"
-	"github.com/berth-dev/berth/internal/names"
-	"github.com/berth-dev/berth/internal/proc"
-	"github.com/berth-dev/berth/internal/store"
-	"github.com/berth-dev/berth/oci"
 )
 
 // A container whose process exits while its start runs, the exit seen by a
@@ -22,39 +17,15 @@ import (
 // started, then stopped: never stopped before it started, never twice.
 func TestEventsOfAContainerThatExitsDuringItsStart(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "berth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	runtime := filepath.Join(dir, "runtime")
-	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *start*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", dir, dir)
-	if err := os.WriteFile(runtime, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	exits := filepath.Join(dir, "exits")
 	if err := os.Mkdir(exits, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	broker := events.NewBroker(100, nil)
 	sub := broker.Subscribe()
-	m := &Manager{
-		opts: Options{
-			Runtimes: oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: runtime}}, "runc"),
-			Monitor:  &conmon.Monitor{ExitDir: exits},
-			DB:       db,
-			Host:     testHost(t),
-			Events:   broker,
-		},
-		names:      names.New(),
-		containers: map[string]*Container{},
-	}
+	m := testManager(t, dir, Options{Runtimes: gatedStartRuntimes(t, dir), Monitor: &conmon.Monitor{ExitDir: exits}, Events: broker})
 	const id = "ctr1abcdef"
-	self, err := proc.ReadStat(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Container{rec: Record{ID: id, SandboxID: "pod1", Handler: "runc", State: Created, Complete: true, Pid: os.Getpid(), PidStart: self.StartTime, Dir: dir}}
+	c := &Container{rec: runningRecord(t, id, Created, dir)}
 	m.containers[id] = c
 
 	done := make(chan error, 1)
@@ -102,28 +73,15 @@ func TestEventsOfAContainerThatExitsDuringItsStart(t *testing.T) {
 // conmon's exit file appears, with no status call.
 func TestExitWatcherAnnouncesTheExit(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "berth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	exits := filepath.Join(dir, "exits")
 	if err := os.Mkdir(exits, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	broker := events.NewBroker(100, nil)
 	sub := broker.Subscribe()
-	m := &Manager{
-		opts:       Options{Monitor: &conmon.Monitor{ExitDir: exits}, DB: db, Host: testHost(t), Events: broker},
-		names:      names.New(),
-		containers: map[string]*Container{},
-	}
+	m := testManager(t, dir, Options{Monitor: &conmon.Monitor{ExitDir: exits}, Events: broker})
 	const id = "ctr2abcdef"
-	self, err := proc.ReadStat(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Container{rec: Record{ID: id, SandboxID: "pod1", State: Running, Complete: true, Pid: os.Getpid(), PidStart: self.StartTime, Dir: dir}}
+	c := &Container{rec: runningRecord(t, id, Running, dir)}
 	m.containers[id] = c
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -2,7 +2,6 @@ package container
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,9 +9,6 @@ import (
 
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
-	"github.com/berth-dev/berth/internal/names"
-	"github.com/berth-dev/berth/internal/proc"
-	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/oci"
 )
 
@@ -21,22 +17,11 @@ import (
 // the container would be back, its name reserved.
 func TestRefreshRacingRemoveDoesNotBringTheContainerBack(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "berth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	m := &Manager{
-		opts: Options{
-			Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"),
-			Runtimes: oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: "/bin/true"}}, "runc"),
-			Monitor:  &conmon.Monitor{ExitDir: filepath.Join(dir, "exits"), SocketDir: filepath.Join(dir, "attach")},
-			DB:       db,
-			Host:     testHost(t),
-		},
-		names:      names.New(),
-		containers: map[string]*Container{},
-	}
+	m := testManager(t, dir, Options{
+		Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"),
+		Runtimes: oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: "/bin/true"}}, "runc"),
+		Monitor:  &conmon.Monitor{ExitDir: filepath.Join(dir, "exits"), SocketDir: filepath.Join(dir, "attach")},
+	})
 	// A running container whose process and monitor have just gone.
 	const id = "ctr1abcdef"
 	rec := Record{ID: id, Name: "k8s_app", Handler: "runc", State: Running, Complete: true,
@@ -64,7 +49,7 @@ func TestRefreshRacingRemoveDoesNotBringTheContainerBack(t *testing.T) {
 	close(removed)
 	<-refreshed
 	var left []string
-	if err := db.ForEach(Bucket, func(key string, _ []byte) error { left = append(left, key); return nil }); err != nil {
+	if err := m.opts.DB.ForEach(Bucket, func(key string, _ []byte) error { left = append(left, key); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(left) != 0 {
@@ -77,35 +62,12 @@ func TestRefreshRacingRemoveDoesNotBringTheContainerBack(t *testing.T) {
 // created: the start finishes, and the container is running.
 func TestStartOutlivesItsCaller(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "berth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	// A runtime whose start says it began, then waits to be let go.
-	runtime := filepath.Join(dir, "runtime")
-	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *start*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", dir, dir)
-	if err := os.WriteFile(runtime, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	m := &Manager{
-		opts: Options{
-			Runtimes: oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: runtime}}, "runc"),
-			Monitor:  &conmon.Monitor{ExitDir: filepath.Join(dir, "exits")},
-			DB:       db,
-			Host:     testHost(t),
-		},
-		names:      names.New(),
-		containers: map[string]*Container{},
-	}
+	m := testManager(t, dir, Options{
+		Runtimes: gatedStartRuntimes(t, dir),
+		Monitor:  &conmon.Monitor{ExitDir: filepath.Join(dir, "exits")},
+	})
 	const id = "ctr1abcdef"
-	// Its process runs (this test's own pid stands in for it).
-	self, err := proc.ReadStat(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := Record{ID: id, Handler: "runc", State: Created, Complete: true, Pid: os.Getpid(), PidStart: self.StartTime, Dir: dir}
-	c := &Container{rec: rec}
+	c := &Container{rec: runningRecord(t, id, Created, dir)}
 	m.containers[id] = c
 
 	ctx, cancel := context.WithCancel(context.Background())

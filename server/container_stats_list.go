@@ -17,13 +17,9 @@ func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListCon
 // many containers.
 func (s *Server) StreamContainerStats(req *runtimeapi.StreamContainerStatsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainerStatsResponse]) error {
 	items := s.listContainerStats(req.GetFilter())
-	for start := 0; start < len(items); start += streamBatch {
-		end := min(start+streamBatch, len(items))
-		if err := stream.Send(&runtimeapi.StreamContainerStatsResponse{ContainerStats: items[start:end]}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sendBatches(items, func(b []*runtimeapi.ContainerStats) *runtimeapi.StreamContainerStatsResponse {
+		return &runtimeapi.StreamContainerStatsResponse{ContainerStats: b}
+	}, stream.Send)
 }
 
 func (s *Server) listContainerStats(f *runtimeapi.ContainerStatsFilter) []*runtimeapi.ContainerStats {

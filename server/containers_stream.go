@@ -9,11 +9,7 @@ import (
 // containers.
 func (s *Server) StreamContainers(req *runtimeapi.StreamContainersRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainersResponse]) error {
 	items := s.listContainers(req.GetFilter())
-	for start := 0; start < len(items); start += streamBatch {
-		end := min(start+streamBatch, len(items))
-		if err := stream.Send(&runtimeapi.StreamContainersResponse{Containers: items[start:end]}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sendBatches(items, func(b []*runtimeapi.Container) *runtimeapi.StreamContainersResponse {
+		return &runtimeapi.StreamContainersResponse{Containers: b}
+	}, stream.Send)
 }

@@ -148,13 +148,9 @@ func (s *Server) ListPodSandboxMetrics(ctx context.Context, req *runtimeapi.List
 // StreamPodSandboxMetrics is ListPodSandboxMetrics in batches.
 func (s *Server) StreamPodSandboxMetrics(req *runtimeapi.StreamPodSandboxMetricsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxMetricsResponse]) error {
 	items := s.podSandboxMetrics()
-	for start := 0; start < len(items); start += streamBatch {
-		end := min(start+streamBatch, len(items))
-		if err := stream.Send(&runtimeapi.StreamPodSandboxMetricsResponse{PodSandboxMetrics: items[start:end]}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sendBatches(items, func(b []*runtimeapi.PodSandboxMetrics) *runtimeapi.StreamPodSandboxMetricsResponse {
+		return &runtimeapi.StreamPodSandboxMetricsResponse{PodSandboxMetrics: b}
+	}, stream.Send)
 }
 
 func (s *Server) podSandboxMetrics() []*runtimeapi.PodSandboxMetrics {

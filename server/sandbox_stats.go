@@ -36,13 +36,9 @@ func (s *Server) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPo
 // StreamPodSandboxStats is ListPodSandboxStats in batches.
 func (s *Server) StreamPodSandboxStats(req *runtimeapi.StreamPodSandboxStatsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxStatsResponse]) error {
 	items := s.listPodSandboxStats(req.GetFilter())
-	for start := 0; start < len(items); start += streamBatch {
-		end := min(start+streamBatch, len(items))
-		if err := stream.Send(&runtimeapi.StreamPodSandboxStatsResponse{PodSandboxStats: items[start:end]}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sendBatches(items, func(b []*runtimeapi.PodSandboxStats) *runtimeapi.StreamPodSandboxStatsResponse {
+		return &runtimeapi.StreamPodSandboxStatsResponse{PodSandboxStats: b}
+	}, stream.Send)
 }
 
 func (s *Server) listPodSandboxStats(f *runtimeapi.PodSandboxStatsFilter) []*runtimeapi.PodSandboxStats {
