@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -16,6 +17,7 @@ func (s *Server) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest
 		return nil, invalid("image reference is empty")
 	}
 	a := req.GetAuth()
+	start := time.Now()
 	img, err := s.puller.Pull(ctx, ref, image.Auth{
 		Username:      a.GetUsername(),
 		Password:      a.GetPassword(),
@@ -25,9 +27,12 @@ func (s *Server) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, toStatus(ctx.Err())
+			err = ctx.Err()
 		}
-		return nil, toStatus(err)
+		err = toStatus(err)
+		observePull(0, start, err)
+		return nil, err
 	}
+	observePull(img.Size, start, nil)
 	return &runtimeapi.PullImageResponse{ImageRef: img.ID}, nil
 }

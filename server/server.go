@@ -144,6 +144,8 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		grpc.ChainUnaryInterceptor(logUnary),
 		grpc.ChainStreamInterceptor(logStream),
 	)
+	countObjectStates(s)
+	go s.countExits(broker.Subscribe())
 	runtimeapi.RegisterRuntimeServiceServer(s.grpc, s)
 	runtimeapi.RegisterImageServiceServer(s.grpc, s)
 	return s, nil

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -40,14 +41,20 @@ func FreeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// Metric reads one unlabelled metric (e.g. go_goroutines) from a daemon's
-// Prometheus endpoint at addr.
+// Metric reads one metric from a daemon's Prometheus endpoint at addr:
+// an unlabelled one (go_goroutines) or one series, its labels written as
+// the endpoint writes them (berth_pods{state="ready"}).
+//
+// The body is read to its end, so the one keep-alive connection serves
+// every scrape: a count of the daemon's fds sees it before and after alike,
+// not a connection of each scrape still closing.
 func Metric(addr, name string) (float64, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	defer io.Copy(io.Discard, resp.Body)
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {

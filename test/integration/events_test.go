@@ -124,6 +124,11 @@ func TestContainerEventsInOrderBesideAStalledSubscriber(t *testing.T) {
 		`berth_container_start_step_seconds_count{step="rootfs"}`:         50,
 		`berth_container_start_step_seconds_count{step="runtime create"}`: 50,
 		`berth_container_start_step_seconds_count{step="runtime start"}`:  50,
+		// Every one ended in error: exit 3, or killed by the stop.
+		`berth_container_exits_total{reason="Error"}`: 50,
+		`berth_image_pulls_total{result="ok"}`:        1,
+		`berth_pods{state="ready"}`:                   0,
+		`berth_containers{state="running"}`:           0,
 	} {
 		if got, err := harness.Metric(metrics, name); err != nil || got != want {
 			t.Errorf("%s = %v, %v; want %v", name, got, err, want)

@@ -30,6 +30,7 @@ type daemonUsage struct {
 	rss        float64
 	goroutines float64
 	fds        int
+	fdTargets  []string // what each fd is, for a failure to show
 }
 
 func usageOf(t *testing.T, b *harness.Berth, metrics string) daemonUsage {
@@ -42,7 +43,11 @@ func usageOf(t *testing.T, b *harness.Berth, metrics string) daemonUsage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return daemonUsage{rss: rss, goroutines: g, fds: openFDCount(t, b)}
+	fds, err := b.OpenFDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return daemonUsage{rss: rss, goroutines: g, fds: len(fds), fdTargets: fds}
 }
 
 func (u daemonUsage) String() string {
@@ -142,7 +147,7 @@ func TestSoakPodLifecycles(t *testing.T) {
 	})
 	t.Logf("before: %s; after: %s", before, after)
 	if !settled {
-		t.Errorf("berth holds more than before the soak: %s, then %s", before, after)
+		t.Errorf("berth holds more than before the soak: %s, then %s\nfds before: %q\nfds after:  %q", before, after, before.fdTargets, after.fdTargets)
 	}
 	// Memory is checked against a bound, not the byte: the Go heap gives
 	// pages back lazily, and a race-built daemon's shadow memory grows.
