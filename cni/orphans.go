@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"syscall"
 
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -19,14 +18,9 @@ import (
 // IP nobody frees. A plugin is known by CNI_CONTAINERID in its environment.
 func KillOrphanPlugins(sandboxID string) error {
 	want := []byte("CNI_CONTAINERID=" + sandboxID + "\x00")
-	environs, _ := filepath.Glob("/proc/[0-9]*/environ")
 	var errs []error
-	for _, path := range environs {
-		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(path)
+	for _, pid := range proc.Others() {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 		if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, want...)) {
 			continue
 		}

@@ -156,7 +156,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	defer cancel()
 	c.update(func(*Record) { c.starting = true })
 	step := trace.Steps{}
-	end := step.Begin("runtime start")
+	end := step.Begin(StartStep)
 	if err := rt.Start(sctx, rec.ID); err != nil {
 		c.update(func(r *Record) {
 			c.starting = false

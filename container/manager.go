@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/spec"
 	"github.com/sirupsen/logrus"
@@ -154,6 +155,21 @@ func (m *Manager) List() []Record {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out
+}
+
+// StartStep is the step StartContainer adds to a container's Startup.
+const StartStep = "runtime start"
+
+// Startup returns when each step of the container's creation and start
+// began and ended, as recorded: no state refresh, for the RPCs' metrics.
+func (m *Manager) Startup(id string) (trace.Steps, error) {
+	m.mu.RLock()
+	c, ok := m.containers[id]
+	m.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return slices.Clone(c.Snapshot().Startup), nil
 }
 
 // OfPod returns a snapshot of the pod's containers, states refreshed,

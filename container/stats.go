@@ -91,17 +91,13 @@ type layerEntry struct {
 // measuring it now the first time and in the background once stale.
 func (l *layerUsages) usage(id, dir string) (fsutil.Usage, time.Time) {
 	l.mu.Lock()
-	e, ok := l.entries[id]
+	_, known := l.entries[id]
 	l.mu.Unlock()
-	if !ok {
+	if !known {
 		u, at := measure(id, dir)
 		l.mu.Lock()
-		if l.entries == nil {
-			l.entries = map[string]*layerEntry{}
-		}
-		if e, ok = l.entries[id]; !ok {
-			e = &layerEntry{usage: u, at: at}
-			l.entries[id] = e
+		if e := l.entryLocked(id); e.at.IsZero() {
+			e.usage, e.at = u, at
 		}
 		l.mu.Unlock()
 	}
@@ -113,14 +109,7 @@ func (l *layerUsages) usage(id, dir string) (fsutil.Usage, time.Time) {
 func (l *layerUsages) cached(id, dir string) (fsutil.Usage, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.entries == nil {
-		l.entries = map[string]*layerEntry{}
-	}
-	e, ok := l.entries[id]
-	if !ok {
-		e = &layerEntry{}
-		l.entries[id] = e
-	}
+	e := l.entryLocked(id)
 	if !e.measuring && time.Since(e.at) >= layerRefresh {
 		e.measuring = true
 		go func() {
@@ -131,6 +120,19 @@ func (l *layerUsages) cached(id, dir string) (fsutil.Usage, time.Time) {
 		}()
 	}
 	return e.usage, e.at
+}
+
+// entryLocked is the container's entry, made empty if it has none.
+func (l *layerUsages) entryLocked(id string) *layerEntry {
+	if l.entries == nil {
+		l.entries = map[string]*layerEntry{}
+	}
+	e, ok := l.entries[id]
+	if !ok {
+		e = &layerEntry{}
+		l.entries[id] = e
+	}
+	return e
 }
 
 func (l *layerUsages) forget(id string) {

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/sirupsen/logrus"
 )
 
@@ -18,14 +17,9 @@ import (
 // container after the rollback deleted it). They are known by their
 // command line: this runtime's binary with id among its arguments.
 func (r *Runtime) KillOrphans(id string) error {
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	var errs []error
-	for _, path := range cmdlines {
-		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		data, err := os.ReadFile(path)
+	for _, pid := range proc.Others() {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		if err != nil {
 			continue
 		}

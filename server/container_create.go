@@ -30,8 +30,8 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if rec, err := s.containers.Status(id); err == nil {
-		observeSteps(containerStartSteps, rec.Startup)
+	if steps, err := s.containers.Startup(id); err == nil {
+		observeSteps(containerStartSteps, steps)
 	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }

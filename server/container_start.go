@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/internal/trace"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -14,8 +16,10 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 	if err := s.containers.Start(ctx, req.GetContainerId()); err != nil {
 		return nil, toStatus(err)
 	}
-	if rec, err := s.containers.Status(req.GetContainerId()); err == nil && len(rec.Startup) > 0 {
-		observeSteps(containerStartSteps, rec.Startup[len(rec.Startup)-1:]) // the start's own step
+	if steps, err := s.containers.Startup(req.GetContainerId()); err == nil {
+		if st, ok := steps.Find(container.StartStep); ok {
+			observeSteps(containerStartSteps, trace.Steps{st})
+		}
 	}
 	return &runtimeapi.StartContainerResponse{}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/sandbox"
 	"github.com/berth-dev/berth/spec"
@@ -58,9 +59,9 @@ func (f *fakeContainers) ExecSync(_ context.Context, id string, cmd []string, ti
 }
 func (f *fakeContainers) InUse(imageID string) bool { return f.inUse(imageID) }
 
-// Status knows no container: the handlers' metrics look, nothing more.
-func (f *fakeContainers) Status(id string) (container.Record, error) {
-	return container.Record{}, fmt.Errorf("%w: %q", container.ErrNotFound, id)
+// Startup knows no container: the handlers' metrics look, nothing more.
+func (f *fakeContainers) Startup(id string) (trace.Steps, error) {
+	return nil, fmt.Errorf("%w: %q", container.ErrNotFound, id)
 }
 
 type fakeImages struct {

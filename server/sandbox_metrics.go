@@ -160,28 +160,23 @@ func (s *Server) podSandboxMetrics() []*runtimeapi.PodSandboxMetrics {
 		st := s.sandboxes.StatsOf(&rec)
 		pm := &runtimeapi.PodSandboxMetrics{PodSandboxId: rec.ID}
 		podLabels := []string{"", rec.ID, "", "", rec.Config.Namespace, rec.Config.Name}
-		pod := st.Cgroup
-		var ctrs []*runtimeapi.ContainerMetrics
-		for _, c := range s.containers.OfPod(rec.ID) {
-			cs := s.containers.StatsOf(&c)
-			if !st.OwnCgroup {
-				addUsage(&pod, &cs.Stats)
-			}
+		u := s.podUsage(&rec, &st)
+		for i := range u.containers {
+			c, cs := &u.containers[i], &u.stats[i]
 			labels := []string{c.Config.Name, c.ID, c.Image, c.Name, rec.Config.Namespace, rec.Config.Name}
 			cm := &runtimeapi.ContainerMetrics{ContainerId: c.ID}
 			for _, m := range metrics {
 				if m.container != nil {
-					cm.Metrics = append(cm.Metrics, criMetrics(&m, labels, m.container(&c, &cs))...)
+					cm.Metrics = append(cm.Metrics, criMetrics(&m, labels, m.container(c, cs))...)
 				}
 			}
-			ctrs = append(ctrs, cm)
+			pm.ContainerMetrics = append(pm.ContainerMetrics, cm)
 		}
 		for _, m := range metrics {
 			if m.pod != nil {
-				pm.Metrics = append(pm.Metrics, criMetrics(&m, podLabels, m.pod(&st, &pod))...)
+				pm.Metrics = append(pm.Metrics, criMetrics(&m, podLabels, m.pod(&st, &u.pod))...)
 			}
 		}
-		pm.ContainerMetrics = ctrs
 		out = append(out, pm)
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/sandbox"
 )
@@ -53,17 +54,33 @@ func (s *Server) listPodSandboxStats(f *runtimeapi.PodSandboxStatsFilter) []*run
 	return out
 }
 
-func (s *Server) criPodSandboxStats(rec *sandbox.Record, st sandbox.Stats) *runtimeapi.PodSandboxStats {
-	pod := st.Cgroup
-	var containers []*runtimeapi.ContainerStats
-	for _, c := range s.containers.OfPod(rec.ID) {
-		cs := s.containers.StatsOf(&c)
-		containers = append(containers, s.criContainerStats(&c, cs))
+// podUsage is a pod's numbers and its containers': the pod's are its own
+// cgroup's, or, with no pod cgroup to hold them, its pause's and its
+// containers' added up.
+type podUsage struct {
+	pod        cgroups.Stats
+	containers []container.Record
+	stats      []container.Stats // of each of containers
+}
+
+func (s *Server) podUsage(rec *sandbox.Record, st *sandbox.Stats) podUsage {
+	u := podUsage{pod: st.Cgroup, containers: s.containers.OfPod(rec.ID)}
+	for i := range u.containers {
+		cs := s.containers.StatsOf(&u.containers[i])
+		u.stats = append(u.stats, cs)
 		if !st.OwnCgroup {
-			// No pod cgroup holds them: the pod is its pause and its
-			// containers together.
-			addUsage(&pod, &cs.Stats)
+			addUsage(&u.pod, &cs.Stats)
 		}
+	}
+	return u
+}
+
+func (s *Server) criPodSandboxStats(rec *sandbox.Record, st sandbox.Stats) *runtimeapi.PodSandboxStats {
+	u := s.podUsage(rec, &st)
+	pod := u.pod
+	var containers []*runtimeapi.ContainerStats
+	for i := range u.containers {
+		containers = append(containers, s.criContainerStats(&u.containers[i], u.stats[i]))
 	}
 	ts := pod.Timestamp.UnixNano()
 	cpu := criCPU(&pod)

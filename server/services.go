@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/internal/fsutil"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/sandbox"
 	"github.com/berth-dev/berth/spec"
 )
@@ -41,6 +42,7 @@ type ContainerManager interface {
 	Running(id string) (container.Record, error)
 	List() []container.Record
 	OfPod(sandboxID string) []container.Record
+	Startup(id string) (trace.Steps, error)
 	Stats(id string) (container.Record, container.Stats, error)
 	StatsOf(rec *container.Record) container.Stats
 	WritableLayers() fsutil.Usage

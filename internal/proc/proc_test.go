@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 )
@@ -56,5 +57,15 @@ func TestBootID(t *testing.T) {
 	}
 	if !EarlierBoot("00000000-0000-0000-0000-000000000000") {
 		t.Error("another boot's ID counted as this boot")
+	}
+}
+
+func TestOthers(t *testing.T) {
+	pids := Others()
+	if slices.Contains(pids, os.Getpid()) {
+		t.Error("Others lists this process")
+	}
+	if !slices.Contains(pids, os.Getppid()) {
+		t.Errorf("Others misses the parent %d", os.Getppid())
 	}
 }

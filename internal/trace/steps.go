@@ -25,6 +25,16 @@ func (s Step) Duration() time.Duration {
 // recorded by the one goroutine doing the start.
 type Steps []Step
 
+// Find returns the first step named name.
+func (s Steps) Find(name string) (Step, bool) {
+	for _, st := range s {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return Step{}, false
+}
+
 // Begin starts a step; the function it returns ends it.
 func (s *Steps) Begin(name string) (end func()) {
 	i := len(*s)

@@ -21,6 +21,12 @@ func TestSteps(t *testing.T) {
 	if s[2].Duration() != 0 || !s[2].End.IsZero() {
 		t.Errorf("an unfinished step has a duration: %+v", s[2])
 	}
+	if st, ok := s.Find("b"); !ok || st != s[1] {
+		t.Errorf("Find(b) = %+v, %v", st, ok)
+	}
+	if _, ok := s.Find("c"); ok {
+		t.Error("Find found a step never begun")
+	}
 	if s[0].Duration() < 0 || s[0].Duration() > time.Minute {
 		t.Errorf("duration %v", s[0].Duration())
 	}
