@@ -54,6 +54,7 @@ type Config struct {
 	Pause      PauseConfig               `toml:"pause" doc:"The process that holds each pod's namespaces."`
 	Pod        PodConfig                 `toml:"pod" doc:"Per-pod resources berth sets up."`
 	Image      ImageConfig               `toml:"image" doc:"Image pulls."`
+	Tracing    TracingConfig             `toml:"tracing" doc:"OpenTelemetry traces of CRI calls, exported over OTLP/gRPC: one span per call, with a child span per step of a pod's or a container's start. Off by default."`
 	Registries map[string]RegistryConfig `toml:"registries" reload:"true" doc:"Per-registry settings, keyed by host[:port] (e.g. \"registry.k8s.io\"). A table in a drop-in file replaces the whole entry of that registry."`
 }
 
@@ -100,6 +101,15 @@ type PodConfig struct {
 // ImageConfig tunes image pulls.
 type ImageConfig struct {
 	PullProgressTimeout Duration `toml:"pull_progress_timeout" doc:"Cancel a pull when no byte arrives for this long (\"0s\" never cancels)."`
+}
+
+// TracingConfig configures OpenTelemetry tracing.
+type TracingConfig struct {
+	Enabled  bool   `toml:"enabled" doc:"Export traces of CRI calls."`
+	Endpoint string `toml:"endpoint" doc:"host:port of the OTLP/gRPC collector (plain text: a collector on the node or reached through a local agent)."`
+	// SamplingRatePerMillion follows kubelet's and CRI-O's knob: a call
+	// that carries a sampled trace from kubelet is always traced.
+	SamplingRatePerMillion int `toml:"sampling_rate_per_million" doc:"How many of a million calls that start a trace are sampled (0 to 1000000); calls in a trace kubelet sampled are always traced."`
 }
 
 // RegistryConfig says how to reach one registry.
@@ -156,8 +166,9 @@ func Default() *Config {
 			PluginDirs: []string{"/usr/lib/cni", "/opt/cni/bin"},
 			Timeout:    Duration{2 * time.Minute},
 		},
-		Pause: PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
-		Pod:   PodConfig{ShmSize: 64 << 20},
-		Image: ImageConfig{PullProgressTimeout: Duration{time.Minute}},
+		Pause:   PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
+		Pod:     PodConfig{ShmSize: 64 << 20},
+		Tracing: TracingConfig{Endpoint: "127.0.0.1:4317"},
+		Image:   ImageConfig{PullProgressTimeout: Duration{time.Minute}},
 	}
 }

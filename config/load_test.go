@@ -70,6 +70,8 @@ func TestLoadErrorsNameFileKeyReason(t *testing.T) {
 		{name: "unknown nested key", main: "[cni]\nconfdir = \"/x\"\n", wantFile: "berth.toml", wantKey: "cni.confdir", wantReason: "unknown key"},
 		{name: "bad driver", main: "cgroup_driver = \"cgroupfs2\"\n", wantFile: "berth.toml", wantKey: "cgroup_driver", wantReason: "cgroupfs2"},
 		{name: "unknown metric group", main: "included_pod_metrics = [\"cpu\", \"gpu\"]\n", wantFile: "berth.toml", wantKey: "included_pod_metrics", wantReason: "\"gpu\" is no metric group"},
+		{name: "tracing endpoint without port", main: "[tracing]\nenabled = true\nendpoint = \"collector\"\n", wantFile: "berth.toml", wantKey: "tracing.endpoint", wantReason: "host:port"},
+		{name: "sampling rate over a million", main: "[tracing]\nsampling_rate_per_million = 2000000\n", wantFile: "berth.toml", wantKey: "tracing.sampling_rate_per_million", wantReason: "between 0 and 1000000"},
 		{name: "bad log level", dropin: "log_level = \"loud\"\n", wantFile: "10-x.toml", wantKey: "log_level", wantReason: "loud"},
 		{name: "userns root in runroot", main: "runroot = \"/run/b\"\nuserns_root = \"/run/b/userns\"\n", wantFile: "berth.toml", wantKey: "userns_root", wantReason: "outside runroot"},
 		{name: "userns root is root", main: "userns_root = \"/var/lib/berth\"\n", wantFile: "berth.toml", wantKey: "userns_root", wantReason: "outside root"},

@@ -56,6 +56,14 @@ func (c *Config) validate(src Sources) error {
 			return fail("metrics_address", "must be host:port or empty: %v", err)
 		}
 	}
+	if c.Tracing.Enabled {
+		if _, _, err := net.SplitHostPort(c.Tracing.Endpoint); err != nil {
+			return fail("tracing.endpoint", "must be host:port: %v", err)
+		}
+	}
+	if r := c.Tracing.SamplingRatePerMillion; r < 0 || r > 1_000_000 {
+		return fail("tracing.sampling_rate_per_million", "must be between 0 and 1000000, got %d", r)
+	}
 	if err := c.validateRuntime(fail); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, toStatus(err)
 	}
 	if steps, err := s.containers.Startup(id); err == nil {
-		observeSteps(containerStartSteps, steps)
+		recordStart(ctx, containerStartSteps, steps, "berth.container", id)
 	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }

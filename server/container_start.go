@@ -18,7 +18,7 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 	}
 	if steps, err := s.containers.Startup(req.GetContainerId()); err == nil {
 		if st, ok := steps.Find(container.StartStep); ok {
-			observeSteps(containerStartSteps, trace.Steps{st})
+			recordStart(ctx, containerStartSteps, trace.Steps{st}, "berth.container", req.GetContainerId())
 		}
 	}
 	return &runtimeapi.StartContainerResponse{}, nil

@@ -23,7 +23,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, toStatus(err)
 	}
 	if rec, err := s.sandboxes.Status(id); err == nil {
-		observeSteps(podStartSteps, rec.Startup)
+		recordStart(ctx, podStartSteps, rec.Startup, "berth.sandbox", id)
 	}
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
 }

@@ -50,6 +50,8 @@ type Server struct {
 	grpc       *grpc.Server
 	// stop ends the managers' background work (the exit watcher).
 	stop context.CancelFunc
+	// flushTraces sends the spans not exported yet (tracing on).
+	flushTraces func(context.Context) error
 }
 
 // New builds the server for a validated configuration and the host's
@@ -140,10 +142,18 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s.grpc = grpc.NewServer(
+	tracingOpts, flushTraces, err := tracing(cfg.Tracing)
+	if err != nil {
+		s.stream.stop()
+		stop()
+		db.Close()
+		return nil, err
+	}
+	s.flushTraces = flushTraces
+	s.grpc = grpc.NewServer(append(tracingOpts,
 		grpc.ChainUnaryInterceptor(logUnary),
 		grpc.ChainStreamInterceptor(logStream),
-	)
+	)...)
 	countObjectStates(s)
 	go s.countExits(broker.Subscribe())
 	runtimeapi.RegisterRuntimeServiceServer(s.grpc, s)
@@ -186,6 +196,11 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
 	}
 	s.stream.stop()
 	s.stop()
+	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := s.flushTraces(flush); err != nil {
+		logrus.WithError(err).Warn("tracing: flushing the last spans")
+	}
+	cancel()
 	if err := s.db.Close(); err != nil {
 		logrus.WithError(err).Warn("closing the metadata store")
 	}
