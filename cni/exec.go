@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
@@ -38,10 +40,21 @@ func (*pluginExec) ExecPlugin(ctx context.Context, pluginPath string, stdin []by
 	if err == nil {
 		return stdout.Bytes(), nil
 	}
+	metrics.CNIFailures.WithLabelValues(filepath.Base(pluginPath), cniCommand(environ)).Inc()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("cut off after the CNI timeout: %w", ctx.Err())
 	}
 	return nil, pluginError(err, stdout.Bytes(), stderr.Bytes())
+}
+
+// cniCommand is the CNI_COMMAND of a plugin call's environment.
+func cniCommand(environ []string) string {
+	for _, kv := range environ {
+		if cmd, ok := strings.CutPrefix(kv, "CNI_COMMAND="); ok {
+			return cmd
+		}
+	}
+	return "unknown"
 }
 
 func (*pluginExec) FindInPath(plugin string, paths []string) (string, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
 )
@@ -40,6 +41,7 @@ type CreateOptions struct {
 	Bundle      string // holds config.json; conmon's pid files land here too
 	PersistDir  string // conmon's "oom" file lands here
 	LogPath     string
+	Handler     string // the runtime handler, for metrics
 	RuntimePath string
 	RuntimeArgs []string // global runtime flags (--root ...)
 	Terminal    bool
@@ -59,6 +61,23 @@ const createTimeout = 4 * time.Minute
 // Create starts conmon, which runs `<runtime> create` and reports the
 // container's pid (or the runtime's error) on the sync pipe.
 func (m *Monitor) Create(ctx context.Context, o CreateOptions) (Created, error) {
+	c, err := m.create(ctx, o)
+	var rerr *runtimeError
+	switch {
+	case errors.As(err, &rerr):
+		metrics.RuntimeFailures.WithLabelValues(o.Handler, "create").Inc()
+	case err != nil:
+		metrics.MonitorFailures.Inc()
+	}
+	return c, err
+}
+
+// runtimeError is the runtime's own create error, as conmon reports it.
+type runtimeError struct{ msg string }
+
+func (e *runtimeError) Error() string { return e.msg }
+
+func (m *Monitor) create(ctx context.Context, o CreateOptions) (Created, error) {
 	args := []string{
 		"--api-version", "1",
 		"-b", o.Bundle,
@@ -141,7 +160,7 @@ func (m *Monitor) Create(ctx context.Context, o CreateOptions) (Created, error) 
 		reaper.Adopt(conmonPid)
 	}
 	if msg.Pid <= 0 {
-		return Created{ConmonPid: conmonPid}, fmt.Errorf("%s", runtimeMessage(msg.Message))
+		return Created{ConmonPid: conmonPid}, &runtimeError{runtimeMessage(msg.Message)}
 	}
 	return Created{Pid: msg.Pid, ConmonPid: conmonPid}, nil
 }

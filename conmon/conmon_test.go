@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -129,9 +131,13 @@ func TestCreateKillsAConmonThatNeverDaemonizes(t *testing.T) {
 	defer func(old time.Duration) { firstProcessTimeout = old }(firstProcessTimeout)
 	firstProcessTimeout = 300 * time.Millisecond
 	m := &Monitor{Path: fake, ExitDir: filepath.Join(dir, "exits"), SocketDir: filepath.Join(dir, "attach")}
+	before := testutil.ToFloat64(metrics.MonitorFailures)
 	_, err := m.Create(context.Background(), CreateOptions{ID: "ctr1", Name: "ctr1", Bundle: dir, PersistDir: dir, LogPath: filepath.Join(dir, "log")})
 	if err == nil || !strings.Contains(err.Error(), "did not daemonize") {
 		t.Fatalf("Create = %v, want conmon killed for not daemonizing", err)
+	}
+	if got := testutil.ToFloat64(metrics.MonitorFailures) - before; got != 1 {
+		t.Errorf("berth_conmon_failures_total rose by %v, want 1", got)
 	}
 	pid, err := proc.ReadPidFile(pidFile)
 	if err != nil {

@@ -196,6 +196,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		Bundle:      rec.Bundle,
 		PersistDir:  filepath.Join(rec.Dir, "persist"),
 		LogPath:     rec.LogPath,
+		Handler:     rt.Handler,
 		RuntimePath: rt.Path,
 		RuntimeArgs: rt.GlobalArgs(),
 		Terminal:    cfg.Tty,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/fsutil"
+	"github.com/berth-dev/berth/internal/metrics"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
@@ -25,14 +26,25 @@ import (
 // outside the layer directory.
 func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) error {
 	if s.hasLayer(diffID) {
+		metrics.ImageLayers.WithLabelValues("reused").Inc()
 		return nil
 	}
+	ran := false // this call unpacked it; others waiting for it reuse it
 	_, err, _ := s.unpacking.Do(diffID, func() (any, error) {
+		ran = true
 		if s.hasLayer(diffID) { // unpacked while this call waited
+			metrics.ImageLayers.WithLabelValues("reused").Inc()
 			return nil, nil
 		}
-		return nil, s.unpackNewLayer(ctx, layer, diffID)
+		if err := s.unpackNewLayer(ctx, layer, diffID); err != nil {
+			return nil, err
+		}
+		metrics.ImageLayers.WithLabelValues("unpacked").Inc()
+		return nil, nil
 	})
+	if err == nil && !ran {
+		metrics.ImageLayers.WithLabelValues("reused").Inc()
+	}
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/metrics"
 )
 
 // Runtime is one configured runtime handler.
@@ -186,6 +187,7 @@ func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args .
 		msg = lastLogError(logFile)
 	}
 	if ctx.Err() != nil {
+		metrics.RuntimeFailures.WithLabelValues(r.Handler, args[0]).Inc()
 		return nil, fmt.Errorf("%s %s: %w (%s)", r.Handler, args[0], ctx.Err(), msg)
 	}
 	if msg == "" {
@@ -197,6 +199,7 @@ func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args .
 	if args[0] != "create" && strings.Contains(msg, "does not exist") {
 		return nil, fmt.Errorf("%s %s: %w: %s", r.Handler, args[0], ErrNotExist, msg)
 	}
+	metrics.RuntimeFailures.WithLabelValues(r.Handler, args[0]).Inc()
 	return nil, fmt.Errorf("%s %s: %s", r.Handler, args[0], msg)
 }
 

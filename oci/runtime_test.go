@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestLastLogError(t *testing.T) {
@@ -39,6 +42,8 @@ func fakeRuntime(t *testing.T, msg string) *Runtime {
 
 func TestRuntimeErrors(t *testing.T) {
 	ctx := context.Background()
+	failures := func() float64 { return testutil.ToFloat64(metrics.RuntimeFailures.WithLabelValues("fake", "kill")) }
+	before := failures()
 	gone := fakeRuntime(t, "container does not exist")
 	if err := gone.Kill(ctx, "x", 15, false); !errors.Is(err, ErrNotExist) {
 		t.Fatalf("kill of an unknown container: %v; want ErrNotExist", err)
@@ -50,5 +55,9 @@ func TestRuntimeErrors(t *testing.T) {
 	err := old.Kill(ctx, "x", 9, false)
 	if err == nil || !strings.Contains(err.Error(), "does not support OCI runtime-spec") {
 		t.Fatalf("a runtime too old for the spec: %v; want a hint", err)
+	}
+	// A container already gone is no failure of the runtime.
+	if got := failures() - before; got != 1 {
+		t.Errorf("berth_runtime_failures_total{handler=fake,command=kill} rose by %v, want 1", got)
 	}
 }

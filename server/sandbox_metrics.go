@@ -81,6 +81,10 @@ var podMetrics = []podMetric{
 	{name: "container_spec_memory_limit_bytes", help: "Memory limit for the container.", group: "memory",
 		kind:      runtimeapi.MetricType_GAUGE,
 		container: func(_ *container.Record, st *container.Stats) []metricValue { return one(st.MemoryLimit) }},
+	{name: "container_oom_events_total", help: "Count of out of memory events observed for the container.", group: "memory",
+		kind:      runtimeapi.MetricType_COUNTER,
+		container: func(_ *container.Record, st *container.Stats) []metricValue { return one(st.OOMKills) },
+		pod:       func(_ *sandbox.Stats, st *cgroups.Stats) []metricValue { return one(st.OOMKills) }},
 	{name: "container_fs_usage_bytes", help: "Number of bytes that are consumed by the container on this filesystem.", group: "disk",
 		kind: runtimeapi.MetricType_GAUGE, extra: []string{"device"},
 		container: func(_ *container.Record, st *container.Stats) []metricValue {

@@ -30,6 +30,9 @@ type Stats struct {
 	// SwapUsage is the swap the cgroup uses, SwapLimit its limit (0: none);
 	// both 0 where swap is not accounted.
 	SwapUsage, SwapLimit uint64
+	// OOMKills is how many processes the kernel's OOM killer killed in
+	// the cgroup (0 on kernels before 4.13, which do not count them).
+	OOMKills uint64
 	// Processes is how many processes (tasks) are in the cgroup.
 	Processes uint64
 	// The pressure stall information of the cgroup (cgroup v2 with PSI);
@@ -109,6 +112,7 @@ func (h *Host) unifiedStats(p string, st *Stats) {
 		st.MemoryLimit = readLimit(filepath.Join(dir, "memory.max"))
 		st.SwapUsage = readUint(filepath.Join(dir, "memory.swap.current"))
 		st.SwapLimit = readLimit(filepath.Join(dir, "memory.swap.max"))
+		st.OOMKills = statFields(filepath.Join(dir, "memory.events"))["oom_kill"]
 	}
 	if _, ok := h.Dir("pids", p); ok {
 		st.Processes = readUint(filepath.Join(dir, "pids.current"))
@@ -132,6 +136,7 @@ func (h *Host) legacyStats(p string, st *Stats) {
 		st.MemoryRSS = ms["total_rss"]
 		st.PageFaults, st.MajorPageFaults = ms["total_pgfault"], ms["total_pgmajfault"]
 		st.MemoryLimit = readLimit(filepath.Join(dir, "memory.limit_in_bytes"))
+		st.OOMKills = statFields(filepath.Join(dir, "memory.oom_control"))["oom_kill"]
 		if h.SwapAccounting() {
 			// memsw counts memory and swap together.
 			if both := readUint(filepath.Join(dir, "memory.memsw.usage_in_bytes")); both > st.MemoryUsage {

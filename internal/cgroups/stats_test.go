@@ -45,11 +45,12 @@ func TestStats(t *testing.T) {
 				"memory.stat": "cache 4096\ninactive_file 1024\nrss 1\ntotal_cache 8192\ntotal_inactive_file 4194304\n" +
 					"total_rss 3145728\ntotal_pgfault 900\ntotal_pgmajfault 7\n",
 				"memory.limit_in_bytes": "67108864\n",
+				"memory.oom_control":    "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
 			})
 			writeFiles(t, filepath.Join(pids, layout.dir), map[string]string{"pids.current": "3\n"})
 			st := host.Stats(layout.driver, layout.cgroupsPath)
 			want := Stats{CPUNanos: 123456789, MemoryUsage: 10485760, MemoryWorkingSet: 10485760 - 4194304,
-				MemoryRSS: 3145728, PageFaults: 900, MajorPageFaults: 7, MemoryLimit: 64 << 20, Processes: 3}
+				MemoryRSS: 3145728, PageFaults: 900, MajorPageFaults: 7, MemoryLimit: 64 << 20, OOMKills: 2, Processes: 3}
 			checkStats(t, st, want)
 		})
 		t.Run(string(layout.driver)+"/v1 swap accounted, no limit", func(t *testing.T) {
@@ -79,13 +80,14 @@ func TestStats(t *testing.T) {
 				"memory.max":          "16777216\n",
 				"memory.swap.current": "8192\n",
 				"memory.swap.max":     "max\n",
+				"memory.events":       "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
 				"pids.current":        "5\n",
 				"cpu.pressure":        "some avg10=1.50 avg60=0.75 avg300=0.10 total=2000\nfull avg10=0.50 avg60=0.25 avg300=0.05 total=1000\n",
 				"memory.pressure":     "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=3\n",
 			})
 			st := host.Stats(layout.driver, layout.cgroupsPath)
 			want := Stats{CPUNanos: 5000 * 1000, MemoryUsage: 8388608, MemoryWorkingSet: 8388608 - 1048576,
-				MemoryRSS: 4096, PageFaults: 42, MajorPageFaults: 2, MemoryLimit: 16 << 20, SwapUsage: 8192, Processes: 5,
+				MemoryRSS: 4096, PageFaults: 42, MajorPageFaults: 2, MemoryLimit: 16 << 20, SwapUsage: 8192, OOMKills: 1, Processes: 5,
 				CPUPressure: &Pressure{
 					Some: PressureData{Avg10: 1.5, Avg60: 0.75, Avg300: 0.1, TotalNanos: 2000 * 1000},
 					Full: PressureData{Avg10: 0.5, Avg60: 0.25, Avg300: 0.05, TotalNanos: 1000 * 1000},
