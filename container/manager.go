@@ -56,6 +56,8 @@ type Manager struct {
 
 	cpuRates cgroups.CPURates
 	layers   layerUsages // writable layer measures
+	// criu says, once probed, whether the host can checkpoint.
+	criu func() error
 }
 
 // NewManager loads the containers a previous run left, refreshes their
@@ -64,7 +66,8 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Host == nil || opts.Runtimes == nil || opts.Monitor == nil || opts.DB == nil || opts.Images == nil {
 		return nil, fmt.Errorf("container manager: host facts, runtimes, monitor, store and images are all needed")
 	}
-	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}, creating: map[string]*creation{}}
+	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}, creating: map[string]*creation{},
+		criu: sync.OnceValue(checkCRIU)}
 	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
 		if err := fsutil.PrivateDir(d); err != nil {
 			return nil, err

@@ -49,6 +49,9 @@ declare -A want=(
 	# The disk-full tests put berth's root on a small loop-mounted ext4.
 	[e2fsprogs]=/sbin/mkfs.ext4
 	[mount]=/bin/mount
+	# CheckpointContainer: the runtimes run CRIU (where the kernel lets
+	# `criu check` pass; elsewhere berth answers FailedPrecondition).
+	[criu]=/usr/sbin/criu
 )
 missing=()
 for pkg in "${!want[@]}"; do

@@ -368,6 +368,18 @@ func TestEmptyIDsAreInvalid(t *testing.T) {
 			_, err := s.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{Config: &runtimeapi.ContainerConfig{}})
 			return err
 		},
+		"CheckpointContainer": func() error {
+			_, err := s.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{Location: "/tmp/c.tar"})
+			return err
+		},
+		"CheckpointContainer without a location": func() error {
+			_, err := s.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{ContainerId: "c1"})
+			return err
+		},
+		"CheckpointContainer with a negative timeout": func() error {
+			_, err := s.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{ContainerId: "c1", Location: "/tmp/c.tar", Timeout: -1})
+			return err
+		},
 		"PodSandboxStatus": func() error { _, err := s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{}); return err },
 		"StopPodSandbox":   func() error { _, err := s.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{}); return err },
 		"RemovePodSandbox": func() error { _, err := s.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{}); return err },

@@ -47,6 +47,7 @@ type ContainerManager interface {
 	StatsOf(rec *container.Record) container.Stats
 	WritableLayers() fsutil.Usage
 	UpdateResources(ctx context.Context, id string, res spec.Resources) error
+	Checkpoint(ctx context.Context, id, location string) error
 	ReopenLog(id string) error
 	ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (container.ExecResult, error)
 	Exec(ctx context.Context, id string, cmd []string, s container.Streams) error

@@ -33,6 +33,7 @@ type Berth struct {
 	// not a leftover.
 	rootMount bool
 
+	env    []string // Options.Env, kept for restarts
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error // the process's exit status once exited is closed
@@ -52,6 +53,9 @@ type Options struct {
 	TopLevel string
 	// Args are extra command-line arguments.
 	Args []string
+	// Env is more environment for the daemon ("PATH=..." replaces the
+	// test's PATH).
+	Env []string
 	// RootSize, when set, puts berth's root on a loop-mounted ext4 of this
 	// size ("16M"): a disk that fills up (see Berth.FillRoot).
 	RootSize string
@@ -152,6 +156,7 @@ func Start(t testing.TB, opts Options) *Berth {
 		mountRoot(t, b.Root(), opts.RootSize)
 		b.rootMount = true
 	}
+	b.env = opts.Env
 	b.start(t, opts.Args)
 	t.Cleanup(func() {
 		if err := b.Stop(); err != nil {
@@ -190,6 +195,7 @@ func (b *Berth) start(t testing.TB, args []string) {
 	}
 	defer log.Close()
 	b.cmd = exec.Command(Binary(t), append([]string{"--config", b.ConfigFile}, args...)...)
+	b.cmd.Env = append(os.Environ(), b.env...)
 	b.cmd.Stdout, b.cmd.Stderr = log, log
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -117,7 +117,7 @@ func TestNetworkReadyFollowsCNIConfigWithoutRestart(t *testing.T) {
 
 func TestRPCsNotBuiltYetAreUnimplemented(t *testing.T) {
 	b := harness.Start(t, harness.Options{})
-	_, err := b.Runtime().CheckpointContainer(ctx(t), &runtimeapi.CheckpointContainerRequest{})
+	_, err := b.Runtime().RestorePod(ctx(t), &runtimeapi.RestorePodRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("want Unimplemented, got %v", err)
 	}
