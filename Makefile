@@ -16,7 +16,7 @@ TOOLS_ENV := GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS=-mod=mod
 PREFIX ?= /usr/local
 CNI_CONF_DIR ?= /etc/cni/net.d
 
-.PHONY: chaos soak fuzz fuzz-short all build build-race deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench lint clean
+.PHONY: chaos soak fuzz fuzz-short all build build-race deps tools install cni-config run test unit integration critest critest-progress e2e-node e2e-node-subset e2e-node-build bench bench-cri lint clean
 
 all: build
 
@@ -129,6 +129,14 @@ e2e-node-subset: build tools cni-config e2e-node-build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./image/
 	cd test/integration && BERTH_BINARY=$(abspath $(BIN))/berth $(GO) test -tags integration -run '^$$' -bench . -benchtime 20x .
+
+# The side-by-side CRI bench (test/cmd/bench-cri): a private berth on its
+# default config beside the floor (netns, CNI ADD, runc run of pause and
+# container, done directly), a table on stdout and $(BIN)/bench-cri.json.
+# Another runtime: $(BIN)/bench-cri -endpoint unix:///... -pid PID.
+bench-cri: deps build
+	$(GO) build -o $(BIN)/bench-cri ./test/cmd/bench-cri
+	$(BIN)/bench-cri -berth $(BIN)/berth -out $(BIN)/bench-cri.json $(BENCH_CRI_ARGS)
 
 lint:
 	$(GO) vet ./...
