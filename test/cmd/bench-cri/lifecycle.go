@@ -40,9 +40,9 @@ func (c *cri) podConfig() (*runtimeapi.PodSandboxConfig, error) {
 		return nil, err
 	}
 	return &runtimeapi.PodSandboxConfig{
-		Metadata: &runtimeapi.PodSandboxMetadata{Name: name, Namespace: "bench", Uid: fmt.Sprintf("uid-bench-%d-%d", time.Now().UnixNano(), n)},
-		Hostname: name,
-		Labels:   map[string]string{benchLabel: "1"},
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: "bench", Uid: fmt.Sprintf("uid-bench-%d-%d", time.Now().UnixNano(), n)},
+		Hostname:     name,
+		Labels:       map[string]string{benchLabel: "1"},
 		LogDirectory: logDir,
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
