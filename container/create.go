@@ -220,8 +220,10 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 	if err := m.save(rec); err != nil {
 		return err
 	}
+	c := &Container{rec: rec}
+	m.watchMonitor(c)
 	m.mu.Lock()
-	m.containers[id] = &Container{rec: rec}
+	m.containers[id] = c
 	m.mu.Unlock()
 	m.publish(events.Created, &rec)
 	log.WithField("name", name).Debug("container created")

@@ -53,6 +53,7 @@ func (m *Manager) refreshWith(c *Container, running func(*Record) bool) {
 			m.publish(events.Stopped, r)
 		}
 	})
+	c.unwatch()
 	if err := m.persist(c); err != nil {
 		logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
 	}
@@ -299,6 +300,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	if err := m.forget(c); err != nil {
 		return err
 	}
+	c.unwatch()
 	m.mu.Lock()
 	delete(m.containers, rec.ID)
 	m.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/internal/trace"
@@ -68,6 +69,9 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}, creating: map[string]*creation{},
 		criu: sync.OnceValue(checkCRIU)}
+	if err := proc.WatchExits(); err != nil {
+		logrus.WithError(err).Warn("container states are read from /proc on every status call")
+	}
 	for _, d := range []string{m.bundlesDir(), m.dirsDir(), opts.Monitor.ExitDir, opts.Monitor.SocketDir} {
 		if err := fsutil.PrivateDir(d); err != nil {
 			return nil, err
@@ -100,6 +104,15 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if err := m.watchExits(ctx); err != nil {
 		return nil, err
 	}
+	// The monitors found are watched in the background: until a watch is
+	// in place a container's state is read on each look, so berth serves
+	// at once after a restart with many containers.
+	found := ids.Values(m.containers)
+	go func() {
+		for _, c := range found {
+			m.watchMonitor(c)
+		}
+	}()
 	return m, nil
 }
 
@@ -119,7 +132,7 @@ func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.refresh(c)
+	m.look(c)
 	return c, nil
 }
 
@@ -153,7 +166,7 @@ func (m *Manager) List() []Record {
 	m.mu.RUnlock()
 	out := make([]Record, len(all))
 	for i, c := range all {
-		m.refresh(c)
+		m.look(c)
 		out[i] = c.Snapshot()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })

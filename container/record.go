@@ -171,6 +171,9 @@ type Container struct {
 	// starting is set (under mu) while Start runs the runtime's start: an
 	// exit seen meanwhile is Start's to announce, after the start.
 	starting bool
+	// monitor, under mu, watches conmon's exit while the container has
+	// not exited (nil: not watched, its state is read on every look).
+	monitor *proc.Watch
 }
 
 // ID returns the container ID.

@@ -80,6 +80,14 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if err := m.restore(ctx); err != nil {
 		return nil, err
 	}
+	// Watched in the background, as the containers' monitors are: berth
+	// serves at once after a restart with many pods.
+	found := ids.Values(m.sandboxes)
+	go func() {
+		for _, sb := range found {
+			sb.watchPause()
+		}
+	}()
 	return m, nil
 }
 

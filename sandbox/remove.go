@@ -40,6 +40,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.sandboxes, rec.ID)
 	m.mu.Unlock()
+	sb.unwatchPause()
 	m.names.Release(rec.Config.FullName(), rec.ID)
 	m.cpuRates.Forget(rec.ID)
 	if rec.State == Ready {

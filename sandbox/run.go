@@ -216,8 +216,10 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	if err := m.save(rec); err != nil {
 		return err
 	}
+	sb := &Sandbox{rec: rec}
+	sb.watchPause()
 	m.mu.Lock()
-	m.sandboxes[id] = &Sandbox{rec: rec}
+	m.sandboxes[id] = sb
 	m.mu.Unlock()
 	m.publish(events.Created, id)
 	m.publish(events.Started, id)

@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/spec"
+	"github.com/sirupsen/logrus"
 )
 
 // State is a sandbox's CRI state.
@@ -138,9 +139,13 @@ type Sandbox struct {
 	// for its removal must not save the record back (a restart would bring
 	// the pod back, its name reserved).
 	removed bool
-	// mu guards rec; held only to read or update it, never across slow work.
+	// mu guards rec and pause; held only to read or update them, never
+	// across slow work.
 	mu  sync.RWMutex
 	rec Record
+	// pause watches the pause process of a ready sandbox (nil: not
+	// watched, its liveness is read from /proc on each snapshot).
+	pause *proc.Watch
 }
 
 // Snapshot returns a copy of the sandbox's record. A ready sandbox whose
@@ -150,12 +155,52 @@ type Sandbox struct {
 // so nothing writes a record behind a stop or remove at work.
 func (s *Sandbox) Snapshot() Record {
 	s.mu.RLock()
-	rec := s.rec
+	rec, w := s.rec, s.pause
 	s.mu.RUnlock()
-	if rec.State == Ready && !proc.Alive(rec.PausePID, rec.PauseStart) {
+	if rec.State != Ready {
+		return rec
+	}
+	if !pauseRuns(&rec, w) {
 		rec.State = NotReady
 	}
 	return rec
+}
+
+// pauseRuns says whether the pause process runs: the watch's answer, or
+// /proc's for a pause not watched.
+func pauseRuns(rec *Record, w *proc.Watch) bool {
+	if w != nil {
+		return !w.Exited()
+	}
+	return proc.Alive(rec.PausePID, rec.PauseStart)
+}
+
+// watchPause watches a ready sandbox's pause process, so that snapshots
+// (every list and status call) need not read /proc.
+func (s *Sandbox) watchPause() {
+	rec := s.Snapshot()
+	if rec.State != Ready {
+		return
+	}
+	w, err := proc.WatchExit(rec.PausePID, rec.PauseStart, nil)
+	if err != nil {
+		logrus.WithError(err).WithField("sandbox", rec.ID).Debug("pause process not watched; its liveness is read on each status call")
+		return
+	}
+	s.mu.Lock()
+	s.pause = w
+	s.mu.Unlock()
+}
+
+// unwatchPause ends the watch of a stopped or removed sandbox's pause.
+func (s *Sandbox) unwatchPause() {
+	s.mu.Lock()
+	w := s.pause
+	s.pause = nil
+	s.mu.Unlock()
+	if w != nil {
+		w.Stop()
+	}
 }
 
 // ID returns the sandbox ID.

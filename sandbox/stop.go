@@ -38,6 +38,7 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	wasReady := rec.State == Ready
 	rec.State = NotReady
 	sb.update(func(r *Record) { *r = rec })
+	sb.unwatchPause()
 	if wasReady {
 		m.publish(events.Stopped, rec.ID)
 	}

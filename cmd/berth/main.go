@@ -26,6 +26,7 @@ func main() {
 			&cli.StringFlag{Name: "root", Usage: "override root (persistent state)"},
 			&cli.StringFlag{Name: "runroot", Usage: "override runroot (volatile state)"},
 			&cli.StringFlag{Name: "userns-root", Usage: "override userns_root (root filesystems of user-namespaced pods)"},
+			&cli.StringFlag{Name: "pprof-address", Usage: "serve Go's pprof profiles on this host:port (/debug/pprof/), to find where berth's time goes; off by default"},
 		},
 		Action: serve,
 		Commands: []*cli.Command{

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -78,6 +80,10 @@ func serve(c *cli.Context) error {
 		}
 	}
 
+	if addr := c.String("pprof-address"); addr != "" {
+		servePprof(addr)
+	}
+
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	served := make(chan error, 1)
@@ -101,6 +107,28 @@ func serve(c *cli.Context) error {
 			return nil
 		}
 	}
+}
+
+// servePprof serves the pprof handlers on addr: a profiling aid, so a
+// failure is only logged.
+func servePprof(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		logrus.WithError(err).Warn("no pprof endpoint")
+		return
+	}
+	logrus.WithField("address", l.Addr().String()).Info("serving pprof")
+	go func() {
+		if err := http.Serve(l, mux); err != nil {
+			logrus.WithError(err).Warn("pprof endpoint stopped")
+		}
+	}()
 }
 
 // reload re-reads the configuration; a broken file keeps the old one in force.

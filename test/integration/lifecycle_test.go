@@ -90,26 +90,66 @@ func TestStopSignalsAndGracefulExit(t *testing.T) {
 }
 
 // A container whose monitor died with it, before writing the exit file,
-// reads exited with the unknown code 255 and says why.
+// reads exited with the unknown code 255 and says why. Its stop is
+// announced as it happens, with no status call to find it out: berth
+// watches each monitor's exit, the ones it started and, after a restart,
+// the ones it found.
 func TestMonitorDeathIsAnUnknownExit(t *testing.T) {
 	f := newContainerFixture(t, "berth-it-cmon", "berthitcmon", "10.124.12.0/24")
 	b := f.b
 	p := f.runPod(t, "monitor", nil)
-	id := runContainer(t, b, p, containerConfig("orphan", "sleep", "3600"))
-	_, info := containerStatus(t, b, id)
-	start := mustStart(t, info.PID)
-	for _, pid := range []int{info.ConmonPID, info.PID} {
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatalf("kill %d: %v", pid, err)
+	killBoth := func(id string) {
+		t.Helper()
+		_, info := containerStatus(t, b, id)
+		events, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		stream, err := b.Runtime().GetContainerEvents(events, &runtimeapi.GetEventsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pid := range []int{info.ConmonPID, info.PID} {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatalf("kill %d: %v", pid, err)
+			}
+		}
+		stopped := make(chan error, 1)
+		go func() {
+			for {
+				ev, err := stream.Recv()
+				if err != nil {
+					stopped <- err
+					return
+				}
+				if ev.GetContainerId() == id && ev.GetContainerEventType() == runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT {
+					stopped <- nil
+					return
+				}
+			}
+		}()
+		select {
+		case err := <-stopped:
+			if err != nil {
+				t.Fatalf("event stream: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no stopped event 30 s after its monitor and process were killed", id)
+		}
+		st, _ := containerStatus(t, b, id)
+		if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 255 || st.GetReason() != "Error" || !strings.Contains(st.GetMessage(), "exit code unknown") {
+			t.Fatalf("%s: monitor and process gone: %s, exit %d, reason %q, message %q; want EXITED 255 Error, exit code unknown",
+				id, st.GetState(), st.GetExitCode(), st.GetReason(), st.GetMessage())
 		}
 	}
-	waitFor(t, 30*time.Second, func() bool { return !proc.Alive(info.PID, start) })
-	st, _ := containerStatus(t, b, id)
-	if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetExitCode() != 255 || st.GetReason() != "Error" || !strings.Contains(st.GetMessage(), "exit code unknown") {
-		t.Fatalf("monitor and process gone: %s, exit %d, reason %q, message %q; want EXITED 255 Error, exit code unknown",
-			st.GetState(), st.GetExitCode(), st.GetReason(), st.GetMessage())
+	started := runContainer(t, b, p, containerConfig("orphan", "sleep", "3600"))
+	found := runContainer(t, b, p, containerConfig("found", "sleep", "3600"))
+	killBoth(started)
+	// A monitor berth did not start (it found it at start-up) is watched too.
+	if err := b.Stop(); err != nil {
+		t.Fatalf("berth did not stop cleanly: %v", err)
 	}
-	f.removeAll(t, p, id)
+	b.Restart(t)
+	killBoth(found)
+	f.removeAll(t, p, started, found)
 }
 
 // A container that exits while berth is down reads exited, with the code

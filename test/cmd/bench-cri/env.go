@@ -78,7 +78,7 @@ func setUp(o options) (_ *env, err error) {
 		if err := writeConflist(cniConfDir); err != nil {
 			return nil, err
 		}
-		if e.berth, err = startBerth(o.berth, work, cniConfDir); err != nil {
+		if e.berth, err = startBerth(o.berth, strings.Fields(o.berthArgs), work, cniConfDir); err != nil {
 			return nil, err
 		}
 		e.endpoint, e.daemon = "unix://"+e.berth.socket, e.berth
@@ -188,12 +188,13 @@ func writeConflist(dir string) error {
 // berthDaemon is a berth the bench started, on its own dirs and socket.
 type berthDaemon struct {
 	binary, config, log, socket string
+	args                        []string
 	cmd                         *exec.Cmd
 	exited                      chan struct{}
 }
 
-func startBerth(binary, work, cniConfDir string) (*berthDaemon, error) {
-	b := &berthDaemon{binary: binary, config: filepath.Join(work, "berth.toml"), log: filepath.Join(work, "berth.log"), socket: filepath.Join(work, "run", "berth.sock")}
+func startBerth(binary string, args []string, work, cniConfDir string) (*berthDaemon, error) {
+	b := &berthDaemon{binary: binary, args: args, config: filepath.Join(work, "berth.toml"), log: filepath.Join(work, "berth.log"), socket: filepath.Join(work, "run", "berth.sock")}
 	cfg := fmt.Sprintf(`root = %q
 runroot = %q
 userns_root = %q
@@ -217,7 +218,7 @@ func (b *berthDaemon) start() error {
 		return err
 	}
 	defer log.Close()
-	b.cmd = exec.Command(b.binary, "--config", b.config)
+	b.cmd = exec.Command(b.binary, append([]string{"--config", b.config}, b.args...)...)
 	b.cmd.Stdout, b.cmd.Stderr = log, log
 	if err := b.cmd.Start(); err != nil {
 		return err

@@ -56,7 +56,8 @@ type options struct {
 	pid                                      int
 	runc, pause, busyboxRoot, cniConfDir     string
 	pluginDirs                               string
-	n, pullRuns, scale                       int
+	berthArgs                                string
+	n, pullRuns, scale, queryRounds          int
 	parallel                                 []int
 	skip                                     []string
 	out                                      string
@@ -67,6 +68,7 @@ func parseFlags() (options, error) {
 	var o options
 	var parallel, skip string
 	flag.StringVar(&o.berth, "berth", "", "start a private berth from this binary (own state dirs, socket and CNI network 10.128.0.0/16)")
+	flag.StringVar(&o.berthArgs, "berth-args", "", "with -berth: more arguments for it, space-separated (e.g. \"--pprof-address 127.0.0.1:6060\")")
 	flag.StringVar(&o.endpoint, "endpoint", "", "the CRI socket of a runtime already running (unix:///...)")
 	flag.IntVar(&o.pid, "pid", 0, "with -endpoint: the runtime daemon's pid, for its RSS and the restart")
 	flag.StringVar(&o.restartCommand, "restart-command", "", "with -endpoint and -pid: shell command that starts the daemon again after the bench kills it with SIGKILL")
@@ -79,6 +81,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.n, "n", 20, "pods made one at a time (each ready, then stopped and removed)")
 	flag.StringVar(&parallel, "parallel", "10,50", "pod counts made at once")
 	flag.IntVar(&o.scale, "scale", 250, "pods held for the query, memory and restart measures")
+	flag.IntVar(&o.queryRounds, "query-rounds", 200, "rounds of the four queries with the scale phase's pods")
 	flag.IntVar(&o.pullRuns, "pull-runs", 3, "pulls of the random image")
 	flag.StringVar(&skip, "skip", "", "phases left out, comma-separated: floor, sequential, parallel, pull, scale")
 	flag.StringVar(&o.out, "out", "bench-cri.json", "where the JSON report goes")
@@ -194,7 +197,7 @@ func run(o options) error {
 	}
 	if !skip("scale") {
 		progress("scale: %d pods", o.scale)
-		s, err := c.scale(ctx, o.scale, env.daemon, env.reconnect)
+		s, err := c.scale(ctx, o.scale, o.queryRounds, env.daemon, env.reconnect)
 		if err != nil {
 			return err
 		}

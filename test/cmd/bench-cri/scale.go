@@ -48,9 +48,9 @@ type daemon interface {
 	canRestart() bool
 }
 
-// scale makes n pods (10 at a time), measures the daemon and the queries
-// with them in place, restarts the daemon, and removes the pods.
-func (c *cri) scale(ctx context.Context, n int, d daemon, reconnect func() error) (Scale, error) {
+// scale makes n pods (10 at a time), measures the daemon and rounds of
+// the queries with them in place, restarts the daemon, and removes the pods.
+func (c *cri) scale(ctx context.Context, n, rounds int, d daemon, reconnect func() error) (Scale, error) {
 	out := Scale{Pods: n, OverheadByCommand: map[string]float64{}}
 	if d != nil {
 		out.DaemonRSSIdleMiB = rssMiB(d.pid())
@@ -83,7 +83,7 @@ func (c *cri) scale(ctx context.Context, n int, d daemon, reconnect func() error
 		out.OverheadByCommand[comm] += kib / float64(n)
 	}
 	out.OverheadPerPodKiB = total / float64(n)
-	if out.Queries, err = c.queries(ctx, pods, 200); err != nil {
+	if out.Queries, err = c.queries(ctx, pods, rounds); err != nil {
 		return out, err
 	}
 	if d != nil && d.canRestart() {
