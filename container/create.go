@@ -178,7 +178,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 	u.Push("delete from runtime", func() error {
 		dctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
 		defer cancel()
-		err := rt.Delete(dctx, id, true)
+		err := rt.Delete(dctx, id)
 		m.opts.Monitor.RemoveExit(id)
 		m.opts.Monitor.RemoveSocketDir(id)
 		if err != nil {

@@ -323,7 +323,7 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 	}
 	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
-		err := rt.Delete(dctx, rec.ID, true)
+		err := rt.Delete(dctx, rec.ID)
 		cancel()
 		if err != nil {
 			return err

@@ -88,3 +88,42 @@ func TestMountReadOnly(t *testing.T) {
 		})
 	}
 }
+
+// A container's writable rootfs is a volatile overlay where the kernel
+// has the option: unmounting it does not flush the layer to disk. It still
+// shows the image and takes writes.
+func TestMountRootfsIsVolatile(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	repo := reg.push(t, "rw:1", testImage(t, v1.Config{}, tarLayer(t, file("a", "a"))))
+	p, s := newPuller(t, nil)
+	img := mustPull(t, p, repo+":1", Auth{})
+	if !s.volatile() {
+		t.Skip("this kernel's overlay has no volatile option (Linux < 5.10)")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "rootfs")
+	if err := s.MountRootfs(img, dir, target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { UnmountRootfs(target) })
+	if data, err := os.ReadFile(filepath.Join(target, "a")); err != nil || string(data) != "a" {
+		t.Errorf("image file through the rootfs: %q, %v", data, err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "b"), []byte("b"), 0o644); err != nil {
+		t.Errorf("write into the rootfs: %v", err)
+	}
+	mounts, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(target))
+	if err != nil || len(mounts) != 1 {
+		t.Fatalf("mount at %s: %+v, %v", target, mounts, err)
+	}
+	// Linux 6.6 and later show it as fsync=volatile.
+	if vfs := strings.Split(mounts[0].VFSOptions, ","); !slices.Contains(vfs, "volatile") && !slices.Contains(vfs, "fsync=volatile") {
+		t.Errorf("rootfs overlay options %q lack volatile", mounts[0].VFSOptions)
+	}
+	if err := UnmountRootfs(target); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "upper", "b")); err != nil || string(data) != "b" {
+		t.Errorf("the write is not in the upper dir after unmount: %q, %v", data, err)
+	}
+}

@@ -56,12 +56,15 @@ type Store struct {
 	// unpacking makes the unpacks of one layer at once (two images that
 	// share it pulled together, or an image listing it twice) one unpack.
 	unpacking singleflight.Group
+	// volatile says, probed once, whether overlay takes "volatile".
+	volatile func() bool
 }
 
 // NewStore loads the image index and removes what no image references:
 // half-unpacked layers from an interrupted pull and layers of removed images.
 func NewStore(dir string, db *store.Store) (*Store, error) {
 	s := &Store{dir: dir, db: db, images: map[string]*Image{}, usage: map[string]layerUsage{}, leases: map[string]int{}}
+	s.volatile = sync.OnceValue(s.probeVolatile)
 	if err := os.MkdirAll(s.layersDir(), 0o700); err != nil {
 		return nil, err
 	}

@@ -97,15 +97,19 @@ func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal, all b
 	return err
 }
 
-// Delete removes the container from the runtime (its cgroup and state);
-// force kills it first if it still runs. A container the runtime does not
-// know is not an error.
-func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
-	args := []string{"delete"}
-	if force {
-		args = append(args, "--force")
+// Delete removes the container from the runtime (its cgroup and state),
+// killing it first if it still runs. A container the runtime does not know
+// is not an error.
+//
+// A plain delete is tried first: `runc delete --force` sends SIGKILL and
+// sleeps 100 ms before it looks, even at a container long stopped, and
+// every container berth deletes has stopped but for a rollback. --force is
+// for the one a plain delete refuses.
+func (r *Runtime) Delete(ctx context.Context, id string) error {
+	_, err := r.run(ctx, "", "delete", id)
+	if err != nil && !errors.Is(err, ErrNotExist) {
+		_, err = r.run(ctx, "", "delete", "--force", id)
 	}
-	_, err := r.run(ctx, "", append(args, id)...)
 	if errors.Is(err, ErrNotExist) {
 		return nil
 	}

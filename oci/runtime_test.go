@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +49,7 @@ func TestRuntimeErrors(t *testing.T) {
 	if err := gone.Kill(ctx, "x", 15, false); !errors.Is(err, ErrNotExist) {
 		t.Fatalf("kill of an unknown container: %v; want ErrNotExist", err)
 	}
-	if err := gone.Delete(ctx, "x", true); err != nil {
+	if err := gone.Delete(ctx, "x"); err != nil {
 		t.Fatalf("deleting an unknown container must succeed: %v", err)
 	}
 	old := fakeRuntime(t, "unknown version specified")
@@ -59,5 +60,34 @@ func TestRuntimeErrors(t *testing.T) {
 	// A container already gone is no failure of the runtime.
 	if got := failures() - before; got != 1 {
 		t.Errorf("berth_runtime_failures_total{handler=fake,command=kill} rose by %v, want 1", got)
+	}
+}
+
+// A stopped container is deleted without --force (runc's --force sleeps
+// 100 ms before it looks); one a plain delete refuses gets --force.
+func TestDeleteForcesOnlyWhenRefused(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	script := "#!/bin/sh\necho \"$*\" >>" + calls + "\n" +
+		"case \"$*\" in *running*--force*|*--force*running*) exit 0;; *running*) echo 'cannot delete container running that is not stopped: running' >&2; exit 1;; esac\n"
+	path := filepath.Join(dir, "runtime")
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := &Runtime{Handler: "fake", Path: path, Root: dir}
+	for _, id := range []string{"stopped", "running"} {
+		if err := r.Delete(context.Background(), id); err != nil {
+			t.Fatalf("Delete %s: %v", id, err)
+		}
+	}
+	data, _ := os.ReadFile(calls)
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		got = append(got, strings.Join(f[2:], " ")) // past --root DIR
+	}
+	want := []string{"delete stopped", "delete running", "delete --force running"}
+	if !slices.Equal(got, want) {
+		t.Errorf("runtime calls %q, want %q", got, want)
 	}
 }

@@ -101,7 +101,7 @@ func (m *Manager) stopPause(rec *Record) error {
 	}
 	if rerr != nil {
 		logrus.WithField("sandbox", rec.ID).WithError(rerr).Warn("cannot delete the pause process from its runtime")
-	} else if err := rt.Delete(ctx, rec.ID, true); err != nil {
+	} else if err := rt.Delete(ctx, rec.ID); err != nil {
 		return err
 	}
 	// The runtime's delete removed the cgroup of a pause process it knew;
