@@ -52,13 +52,35 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 // and netns pin: the pause process, the CNI attachment, the shm mount. Each
 // step is skipped when already done, so it can be run again after a failure.
 // It updates rec to say what is left.
+//
+// The pause process and the CNI attachment are released at once: CNI DEL
+// works on the pinned netns, not on the pause, and the two are the slow
+// steps (runc; the plugins and their iptables). Both only read rec until
+// both are done.
 func (m *Manager) release(ctx context.Context, rec *Record) error {
 	var errs []error
-	if err := m.stopPause(rec); err != nil {
+	pauseStopped := make(chan error, 1)
+	go func() { pauseStopped <- m.stopPause(rec) }()
+	detached, detachErr := m.detach(rec)
+	if err := <-pauseStopped; err != nil {
 		errs = append(errs, err)
 	} else {
 		rec.PausePID, rec.PauseStart = 0, 0
 	}
+	if detachErr != nil {
+		errs = append(errs, detachErr)
+	} else if detached {
+		rec.Network.Network, rec.Network.Config = "", nil
+	}
+	if err := unmountShm(rec.ShmPath); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// detach runs CNI DEL for the pod's attachment, if it has one; detached
+// says whether one was removed. It does not change rec.
+func (m *Manager) detach(rec *Record) (detached bool, err error) {
 	att := rec.Network
 	if att.Network == "" && !rec.Complete && rec.NetNS != "" {
 		// A record from before berth saved the network it chose ahead of
@@ -68,17 +90,13 @@ func (m *Manager) release(ctx context.Context, rec *Record) error {
 			att.Network = list.Name
 		}
 	}
-	if att.Network != "" {
-		if err := m.opts.Network.Detach(cniPod(rec), att); err != nil {
-			errs = append(errs, err)
-		} else {
-			rec.Network.Network, rec.Network.Config = "", nil
-		}
+	if att.Network == "" {
+		return false, nil
 	}
-	if err := unmountShm(rec.ShmPath); err != nil {
-		errs = append(errs, err)
+	if err := m.opts.Network.Detach(cniPod(rec), att); err != nil {
+		return false, err
 	}
-	return errors.Join(errs...)
+	return true, nil
 }
 
 // stopPause kills the pause process, deletes it from the runtime and
