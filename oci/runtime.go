@@ -106,7 +106,7 @@ func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal, all b
 // every container berth deletes has stopped but for a rollback. --force is
 // for the one a plain delete refuses.
 func (r *Runtime) Delete(ctx context.Context, id string) error {
-	_, err := r.run(ctx, "", "delete", id)
+	_, err := r.try(ctx, "", nil, "delete", id)
 	if err != nil && !errors.Is(err, ErrNotExist) {
 		_, err = r.run(ctx, "", "delete", "--force", id)
 	}
@@ -168,7 +168,18 @@ func (r *Runtime) runStdin(ctx context.Context, stdin []byte, args ...string) ([
 	return r.call(ctx, "", stdin, args...)
 }
 
+// call runs the runtime and counts a failure (berth_runtime_failures_total);
+// a container the runtime does not know is no failure of the runtime.
 func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args ...string) ([]byte, error) {
+	out, err := r.try(ctx, logFile, stdin, args...)
+	if err != nil && !errors.Is(err, ErrNotExist) {
+		metrics.RuntimeFailures.WithLabelValues(r.Handler, args[0]).Inc()
+	}
+	return out, err
+}
+
+// try is call without the count, for an attempt whose refusal is expected.
+func (r *Runtime) try(ctx context.Context, logFile string, stdin []byte, args ...string) ([]byte, error) {
 	global := r.GlobalArgs()
 	if logFile != "" {
 		global = append(global, "--log", logFile, "--log-format", "json")
@@ -191,7 +202,6 @@ func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args .
 		msg = lastLogError(logFile)
 	}
 	if ctx.Err() != nil {
-		metrics.RuntimeFailures.WithLabelValues(r.Handler, args[0]).Inc()
 		return nil, fmt.Errorf("%s %s: %w (%s)", r.Handler, args[0], ctx.Err(), msg)
 	}
 	if msg == "" {
@@ -203,7 +213,6 @@ func (r *Runtime) call(ctx context.Context, logFile string, stdin []byte, args .
 	if args[0] != "create" && strings.Contains(msg, "does not exist") {
 		return nil, fmt.Errorf("%s %s: %w: %s", r.Handler, args[0], ErrNotExist, msg)
 	}
-	metrics.RuntimeFailures.WithLabelValues(r.Handler, args[0]).Inc()
 	return nil, fmt.Errorf("%s %s: %s", r.Handler, args[0], msg)
 }
 

@@ -23,7 +23,7 @@ func tracing(cfg config.TracingConfig) ([]grpc.ServerOption, func(context.Contex
 	if !cfg.Enabled {
 		return nil, func(context.Context) error { return nil }, nil
 	}
-	tp, err := trace.NewExporter(context.Background(), cfg.Endpoint, cfg.SamplingRatePerMillion, version.Release)
+	tp, err := trace.NewTracerProvider(context.Background(), cfg.Endpoint, cfg.SamplingRatePerMillion, version.Release)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,14 +13,14 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
-// NewExporter returns the OpenTelemetry tracer provider that sends berth's
+// NewTracerProvider returns the OpenTelemetry tracer provider that sends berth's
 // spans to the OTLP/gRPC collector at endpoint (plain text: collectors
 // are reached on the node). A call in a trace its caller sampled is always
 // traced; a call that starts a trace is sampled at ratePerMillion.
 //
 // The exporter connects lazily: a collector that is down costs a warning,
 // never a CRI call. Shut the provider down to flush the last spans.
-func NewExporter(ctx context.Context, endpoint string, ratePerMillion int, version string) (*sdktrace.TracerProvider, error) {
+func NewTracerProvider(ctx context.Context, endpoint string, ratePerMillion int, version string) (*sdktrace.TracerProvider, error) {
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP exporter for %s: %w", endpoint, err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -94,21 +95,12 @@ func setUp(o options) (_ *env, err error) {
 	e.cri.image = e.registry.Ref(workloadImage)
 	e.cri.handler = o.handler
 	e.cri.logRoot = filepath.Join(work, "pod-logs")
-	if !contains(o.skip, "floor") {
+	if !slices.Contains(o.skip, "floor") {
 		if e.floor, err = newFloor(filepath.Join(work, "floor"), o.runc, o.pause, o.busyboxRoot, cniConfDir, strings.Split(o.pluginDirs, ":")); err != nil {
 			return nil, err
 		}
 	}
 	return e, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // reconnect makes a new client connection (after a restart) that
