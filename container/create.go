@@ -208,7 +208,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		rec.ConmonStart = st.StartTime
 	}
 	if err != nil {
-		return fmt.Errorf("%s create: %w", rt.Handler, err)
+		return fmt.Errorf("%s create: %w%s", rt.Handler, err, rt.Hint(err.Error()))
 	}
 	st, err := proc.ReadStat(created.Pid)
 	if err != nil {

@@ -207,13 +207,21 @@ func (r *Runtime) try(ctx context.Context, logFile string, stdin []byte, args ..
 	if msg == "" {
 		msg = err.Error()
 	}
-	if strings.Contains(msg, "unknown version") {
-		msg += fmt.Sprintf(" (%s does not support OCI runtime-spec %s: upgrade it or use another runtime handler)", r.Path, rspec.Version)
-	}
+	msg += r.Hint(msg)
 	if args[0] != "create" && strings.Contains(msg, "does not exist") {
 		return nil, fmt.Errorf("%s %s: %w: %s", r.Handler, args[0], ErrNotExist, msg)
 	}
 	return nil, fmt.Errorf("%s %s: %s", r.Handler, args[0], msg)
+}
+
+// Hint is what to add to an error message of the runtime to say what to
+// do about it, or "": a runtime too old for berth's specs answers only
+// "unknown version specified".
+func (r *Runtime) Hint(msg string) string {
+	if strings.Contains(msg, "unknown version") {
+		return fmt.Sprintf(" (%s does not support OCI runtime-spec %s: upgrade it or use another runtime handler)", r.Path, rspec.Version)
+	}
+	return ""
 }
 
 // lastLogError returns the last error message of a runtime's JSON log

@@ -60,6 +60,9 @@ type Manager struct {
 	sandboxes map[string]*Sandbox
 
 	cpuRates cgroups.CPURates // of pod cgroups, for their stats
+
+	initMnt      initMountNS // of the pod inits berth starts
+	settleFailed sync.Once   // warned once: a pod init's cgroup or OOM score
 }
 
 // NewManager loads the sandboxes a previous run left and rolls back those
@@ -158,7 +161,7 @@ func (m *Manager) restore(ctx context.Context) error {
 		},
 		func(rec Record) {
 			rebooted := rec.reconcileReboot()
-			if rebooted || rec.State == Ready && !m.pauseAlive(&rec) {
+			if rebooted || rec.State == Ready && !pauseRuns(&rec, nil) {
 				rec.State = NotReady
 				if err := m.save(rec); err != nil {
 					logrus.WithError(err).WithField("sandbox", rec.ID).Warn("saving sandbox state")

@@ -5,12 +5,39 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
 
-// pauseNamespaces names the namespaces the pause process creates for the
-// pod and its containers join (UTS goes with the pod's network).
+// The main goroutine keeps the main thread (a LockOSThread in an init
+// lasts into main), so no goroutine of this package ever runs there. Each
+// one that moves its thread into a pod's namespaces ends without unlocking
+// it, and the Go runtime throws such a thread away; but the main thread is
+// never thrown away, only parked, still in the pod's namespaces, and
+// /proc/self (the main thread's) would show them to the whole process.
+func init() { runtime.LockOSThread() }
+
+// podNamespaces names the namespaces berth pins for a pod whose
+// namespaces it holds itself (Holder berth) and its containers join: the
+// PID namespace only when they share it, as it takes an init.
+func podNamespaces(ns Namespaces) []string {
+	var kinds []string
+	if !ns.HostNetwork {
+		kinds = append(kinds, "uts")
+	}
+	if !ns.HostIPC {
+		kinds = append(kinds, "ipc")
+	}
+	if ns.SharedPID && !ns.HostPID {
+		kinds = append(kinds, "pid")
+	}
+	return kinds
+}
+
+// pauseNamespaces names the namespaces a pause process the runtime runs
+// creates for the pod and its containers join (UTS goes with the pod's
+// network).
 func pauseNamespaces(ns Namespaces) []string {
 	var kinds []string
 	if !ns.HostNetwork {
@@ -90,4 +117,60 @@ func unpinNS(path string) error {
 		return err
 	}
 	return nil
+}
+
+// inNamespaces runs fn on a thread of its own that has joined the mount
+// namespace pinned at mountNS (if not "") and then each namespace pinned
+// at joins, by kind. A sysctl of a pod's namespaces, its network
+// counters, or a process started there all belong to the namespaces of the
+// thread at work. The thread is never used again.
+func inNamespaces(mountNS string, joins map[string]string, fn func() error) error {
+	// Every pin is opened here: once in another mount namespace, the
+	// thread no longer sees the host's paths.
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	open := func(kind, path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open %s namespace: %w", kind, err)
+		}
+		files = append(files, f)
+		return nil
+	}
+	if mountNS != "" {
+		if err := open("mnt", mountNS); err != nil {
+			return err
+		}
+	}
+	for kind, path := range joins {
+		if err := open(kind, path); err != nil {
+			return err
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: when the goroutine ends the Go runtime throws the
+		// thread away instead of reusing it in the pod's namespaces.
+		runtime.LockOSThread()
+		if mountNS != "" {
+			// Its own root and cwd, so that joining a mount namespace
+			// (which needs them unshared) moves this thread alone.
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				done <- fmt.Errorf("unshare fs: %w", err)
+				return
+			}
+		}
+		for _, f := range files {
+			if err := unix.Setns(int(f.Fd()), 0); err != nil {
+				done <- fmt.Errorf("join namespace %s: %w", f.Name(), err)
+				return
+			}
+		}
+		done <- fn()
+	}()
+	return <-done
 }

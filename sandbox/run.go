@@ -75,11 +75,10 @@ func (m *Manager) resolve(cfg *Config) (resolved, error) {
 // undo; a failure runs them all, so nothing is left behind.
 func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved) (err error) {
 	log := logrus.WithField("sandbox", id)
-	rt := r.runtime
 	rec := Record{
 		ID:           id,
 		Config:       cfg,
-		Handler:      rt.Handler,
+		Handler:      r.runtime.Handler,
 		CreatedAt:    time.Now(),
 		State:        NotReady,
 		Dir:          filepath.Join(m.sandboxesDir(), id),
@@ -96,9 +95,18 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	if !cfg.Namespaces.HostIPC {
 		rec.ShmPath = filepath.Join(rec.Dir, "shm")
 	}
-	rec.PauseNS = pinPaths(m.nsDir(), id, pauseNamespaces(cfg.Namespaces))
 	if cfg.Namespaces.UserNS != nil {
 		rec.UsernsDir = filepath.Join(m.opts.UsernsRoot, id)
+	}
+	if m.holdsItself(cfg.Namespaces) {
+		rec.Holder = HolderBerth
+		rec.PauseNS = pinPaths(m.nsDir(), id, podNamespaces(cfg.Namespaces))
+	} else {
+		rec.PauseNS = pinPaths(m.nsDir(), id, pauseNamespaces(cfg.Namespaces))
+	}
+	hostname, err := podHostname(&cfg)
+	if err != nil {
+		return err
 	}
 
 	var u undo.Stack
@@ -137,12 +145,30 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		u.Push("remove userns dir", func() error { return m.removeUsernsDir(&rec) })
 	}
 
+	// The netns, and for a pod berth holds its IPC and UTS namespaces,
+	// are made at once by one thread, before CNI, which needs the netns.
+	end := rec.Startup.Begin("namespaces")
+	pins := map[string]string{}
 	if rec.NetNS != "" {
-		end := rec.Startup.Begin("netns")
-		if err := pinNetNS(rec.NetNS); err != nil {
+		pins["net"] = rec.NetNS
+	}
+	if rec.Holder == HolderBerth {
+		for _, kind := range []string{"ipc", "uts"} {
+			if path := rec.PauseNS[kind]; path != "" {
+				pins[kind] = path
+			}
+		}
+	}
+	if len(pins) > 0 {
+		if err := pinNewNamespaces(pins, hostname); err != nil {
 			return err
 		}
-		end()
+		u.Push("unpin pod namespaces", func() error {
+			return unpinNamespaces(map[string]string{"ipc": pins["ipc"], "uts": pins["uts"]})
+		})
+	}
+	end()
+	if rec.NetNS != "" {
 		// The netns stays while a DEL is still to be retried: without it the
 		// plugins free the IP but not the pod's NAT rules.
 		detached := true
@@ -167,7 +193,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 		}
 		end()
 	}
-	end := rec.Startup.Begin("files")
+	end = rec.Startup.Begin("files")
 	if err := writePodFiles(&rec); err != nil {
 		return err
 	}
@@ -179,38 +205,13 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	}
 	end()
 
-	end = rec.Startup.Begin("pause create")
-	hostname, err := podHostname(&cfg)
-	if err != nil {
+	if rec.Holder == HolderBerth {
+		if err := m.finishPinnedPod(&rec, &u); err != nil {
+			return err
+		}
+	} else if err := m.runPause(ctx, &rec, &u, hostname); err != nil {
 		return err
 	}
-	spec, err := pauseSpec(&rec, m.pauseRootfsOf(&rec), m.opts.Pause.Command, hostname, m.opts.Host.ClampOOMScoreAdj(pauseOOMScore))
-	if err != nil {
-		return err
-	}
-	if err := writePauseSpec(&rec, spec); err != nil {
-		return err
-	}
-	rctx, cancel := context.WithTimeout(ctx, runtimeTimeout)
-	defer cancel()
-	u.Push("delete pause", func() error { return m.stopPause(&rec) })
-	if err := rt.Create(rctx, id, rec.Dir); err != nil {
-		return fmt.Errorf("create pause process: %w", err)
-	}
-	if rec.PausePID, rec.PauseStart, err = readPid(rec.Dir); err != nil {
-		return err
-	}
-	reaper.Adopt(rec.PausePID)
-	u.Push("unpin pause namespaces", func() error { return unpinNamespaces(rec.PauseNS) })
-	if err := pinProcessNamespaces(rec.PausePID, rec.PauseNS); err != nil {
-		return err
-	}
-	end()
-	end = rec.Startup.Begin("pause start")
-	if err := rt.Start(rctx, id); err != nil {
-		return fmt.Errorf("start pause process: %w", err)
-	}
-	end()
 
 	rec.State, rec.Complete = Ready, true
 	if err := m.save(rec); err != nil {
@@ -224,6 +225,112 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	m.publish(events.Created, id)
 	m.publish(events.Started, id)
 	log.WithFields(logrus.Fields{"pod": cfg.Namespace + "/" + cfg.Name, "ip": rec.PrimaryIP()}).Debug("sandbox ready")
+	return nil
+}
+
+// holdsItself says whether berth holds a pod's namespaces itself, with no
+// OCI runtime: unless the pod has a user namespace (only a process can make
+// one, and it must own the pod's other namespaces), or shares its PID
+// namespace on a host where berth cannot give its init a mount namespace.
+func (m *Manager) holdsItself(ns Namespaces) bool {
+	if ns.UserNS != nil {
+		return false
+	}
+	if ns.SharedPID && !ns.HostPID {
+		_, err := m.podInitMountNS()
+		return err == nil
+	}
+	return true
+}
+
+// runPause has the runtime run the pod's pause process, which makes the
+// pod's user namespace and the IPC, UTS and PID namespaces owned by it,
+// and pins them.
+func (m *Manager) runPause(ctx context.Context, rec *Record, u *undo.Stack, hostname string) error {
+	rt, err := m.opts.Runtimes.Get(rec.Handler)
+	if err != nil {
+		return err
+	}
+	end := rec.Startup.Begin("pause create")
+	spec, err := pauseSpec(rec, m.pauseRootfsOf(rec), m.opts.Pause.Command, hostname, m.opts.Host.ClampOOMScoreAdj(pauseOOMScore))
+	if err != nil {
+		return err
+	}
+	if err := writePauseSpec(rec, spec); err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, runtimeTimeout)
+	defer cancel()
+	u.Push("delete pause", func() error { return m.stopPause(rec) })
+	if err := rt.Create(rctx, rec.ID, rec.Dir); err != nil {
+		return fmt.Errorf("create pause process: %w", err)
+	}
+	if rec.PausePID, rec.PauseStart, err = readPid(rec.Dir); err != nil {
+		return err
+	}
+	reaper.Adopt(rec.PausePID)
+	u.Push("unpin pause namespaces", func() error { return unpinNamespaces(rec.PauseNS) })
+	if err := pinProcessNamespaces(rec.PausePID, rec.PauseNS); err != nil {
+		return err
+	}
+	end()
+	end = rec.Startup.Begin("pause start")
+	if err := rt.Start(rctx, rec.ID); err != nil {
+		return fmt.Errorf("start pause process: %w", err)
+	}
+	end()
+	return nil
+}
+
+// finishPinnedPod finishes a pod whose namespaces berth holds: its
+// sysctls, and the init of a pod that shares its PID namespace.
+func (m *Manager) finishPinnedPod(rec *Record, u *undo.Stack) error {
+	joins := map[string]string{}
+	if rec.NetNS != "" {
+		joins["net"] = rec.NetNS
+	}
+	for _, kind := range []string{"ipc", "uts"} {
+		if path := rec.PauseNS[kind]; path != "" {
+			joins[kind] = path
+		}
+	}
+	if len(rec.Config.Sysctls) > 0 {
+		end := rec.Startup.Begin("sysctls")
+		if err := applySysctls(rec.Config.Sysctls, joins); err != nil {
+			return err
+		}
+		end()
+	}
+	pidPin := rec.PauseNS["pid"]
+	if pidPin == "" {
+		return nil
+	}
+	end := rec.Startup.Begin("pod init")
+	mountNS, err := m.podInitMountNS()
+	if err != nil {
+		return err
+	}
+	init, err := startPodInit(mountNS, joins, m.opts.Pause.Command)
+	if err != nil {
+		return err
+	}
+	rec.PausePID, rec.PauseStart = init.pid, init.start
+	u.Push("stop pod init", func() error { return m.stopPause(rec) })
+	// Saved at once: a crash before the pod is complete kills it at the
+	// next start's rollback.
+	if err := m.save(*rec); err != nil {
+		return err
+	}
+	if err := m.settleInit(rec); err != nil {
+		m.settleFailed.Do(func() {
+			logrus.WithError(err).WithField("sandbox", rec.ID).Warn("pod init left in berth's cgroup or OOM score (logged once)")
+		})
+	}
+	u.Push("unpin pod PID namespace", func() error { return unpinNS(pidPin) })
+	if err := pinProcessNamespaces(init.pid, map[string]string{"pid": pidPin}); err != nil {
+		return err
+	}
+	end()
 	return nil
 }
 

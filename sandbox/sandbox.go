@@ -95,12 +95,20 @@ type Record struct {
 	CgroupParent string `json:"cgroup_parent,omitempty"`
 	CgroupsPath  string `json:"cgroups_path"`
 	// Startup is when each step of the pod's creation began and ended.
-	Startup    trace.Steps `json:"startup,omitempty"`
-	ShmPath    string      `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
-	PausePID   int         `json:"pause_pid,omitempty"`
-	PauseStart uint64      `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
-	// PauseNS are the pinned namespaces of the pause process that the
-	// pod's containers join, by kind ("ipc", "uts", "pid", "user").
+	Startup trace.Steps `json:"startup,omitempty"`
+	ShmPath string      `json:"shm_path,omitempty"` // tmpfs mount point; "" with host IPC
+	// Holder is what holds the pod's IPC, UTS and PID namespaces:
+	// HolderBerth, berth's own pins (and, for a pod that shares its PID
+	// namespace, the init berth started, PausePID); "" a pause process the
+	// OCI runtime runs (a pod with a user namespace, which only a process
+	// can make, and records from before berth pinned them itself).
+	Holder string `json:"holder,omitempty"`
+	// PausePID is the pause process, or the pod init berth started; 0 for
+	// a pod without either.
+	PausePID   int    `json:"pause_pid,omitempty"`
+	PauseStart uint64 `json:"pause_start,omitempty"` // start time of PausePID, against pid reuse
+	// PauseNS are the pinned namespaces that the pod's containers join, by
+	// kind ("ipc", "uts", "pid", "user"); the netns pin is NetNS.
 	PauseNS map[string]string `json:"pause_ns,omitempty"`
 	// UsernsDir, for a pod with a user namespace, is its own dir below the
 	// userns root, owned by the pod's mapped root: the pause rootfs and the
@@ -166,9 +174,17 @@ func (s *Sandbox) Snapshot() Record {
 	return rec
 }
 
-// pauseRuns says whether the pause process runs: the watch's answer, or
-// /proc's for a pause not watched.
+// HolderBerth: berth pinned the pod's namespaces itself (Record.Holder).
+const HolderBerth = "berth"
+
+// pauseRuns says whether what holds the pod's namespaces is there: for a
+// pod with no process of its own, its pins, which live until it is
+// removed; otherwise its pause process or init, by the watch's answer, or
+// /proc's for one not watched.
 func pauseRuns(rec *Record, w *proc.Watch) bool {
+	if rec.Holder == HolderBerth && rec.PausePID == 0 {
+		return true
+	}
 	if w != nil {
 		return !w.Exited()
 	}
@@ -179,7 +195,7 @@ func pauseRuns(rec *Record, w *proc.Watch) bool {
 // (every list and status call) need not read /proc.
 func (s *Sandbox) watchPause() {
 	rec := s.Snapshot()
-	if rec.State != Ready {
+	if rec.State != Ready || rec.PausePID == 0 {
 		return
 	}
 	w, err := proc.WatchExit(rec.PausePID, rec.PauseStart, nil)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"time"
 
 	"github.com/berth-dev/berth/internal/cgroups"
@@ -43,10 +44,28 @@ func (m *Manager) StatsOf(rec *Record) Stats {
 	} else {
 		st.Cgroup = m.opts.Host.Cgroups.Stats(driver, rec.CgroupsPath)
 	}
-	if !rec.Config.Namespaces.HostNetwork && rec.State == Ready && m.pauseAlive(rec) {
-		if devs, err := proc.NetDevs(rec.PausePID); err == nil {
+	if rec.NetNS != "" && rec.State == Ready {
+		if devs, err := m.netDevs(rec); err == nil {
 			st.Network, st.NetworkAt = devs, time.Now()
 		}
 	}
 	return st
+}
+
+// netDevs reads the counters of a ready pod's interfaces: through its
+// pause process's /proc entry, or for a pod with no process of its own
+// from a thread that joins its netns.
+func (m *Manager) netDevs(rec *Record) ([]proc.NetDev, error) {
+	if rec.PausePID > 0 {
+		if !m.pauseAlive(rec) {
+			return nil, errors.New("pause process gone")
+		}
+		return proc.NetDevs(rec.PausePID)
+	}
+	var devs []proc.NetDev
+	err := inNamespaces("", map[string]string{"net": rec.NetNS}, func() (err error) {
+		devs, err = proc.ThreadNetDevs()
+		return err
+	})
+	return devs, err
 }

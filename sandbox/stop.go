@@ -100,10 +100,14 @@ func (m *Manager) detach(rec *Record) (detached bool, err error) {
 }
 
 // stopPause kills the pause process, deletes it from the runtime and
-// removes its cgroup.
+// removes its cgroup; or kills the pod init berth started, which no
+// runtime knows. A pod without either has nothing to stop.
 func (m *Manager) stopPause(rec *Record) error {
 	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
 	defer cancel()
+	if rec.Holder == HolderBerth {
+		return m.stopPodInit(ctx, rec)
+	}
 	rt, rerr := m.opts.Runtimes.Get(rec.Handler)
 	if m.pauseAlive(rec) {
 		if rerr != nil || rt.Kill(ctx, rec.ID, syscall.SIGKILL, false) != nil {
@@ -125,6 +129,23 @@ func (m *Manager) stopPause(rec *Record) error {
 	// The runtime's delete removed the cgroup of a pause process it knew;
 	// a create killed halfway (berth died during it) leaves one it does
 	// not know, as does a handler no longer configured.
+	return m.opts.Host.Cgroups.Remove(cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath)
+}
+
+// stopPodInit kills the init berth started for the pod, if it has one,
+// and removes its cgroup.
+func (m *Manager) stopPodInit(ctx context.Context, rec *Record) error {
+	if rec.PausePID == 0 {
+		return nil
+	}
+	if m.pauseAlive(rec) {
+		if err := syscall.Kill(rec.PausePID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("kill pod init %d: %w", rec.PausePID, err)
+		}
+		if err := proc.WaitExit(ctx, rec.PausePID, rec.PauseStart); err != nil {
+			return fmt.Errorf("wait for pod init %d: %w", rec.PausePID, err)
+		}
+	}
 	return m.opts.Host.Cgroups.Remove(cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath)
 }
 

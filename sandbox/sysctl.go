@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"fmt"
+	"os"
 	"strings"
 )
 
@@ -16,6 +18,9 @@ var ipcSysctls = map[string]bool{
 // of the host's from a pod would change it for the whole node.
 func checkSysctls(sysctls map[string]string, ns Namespaces) error {
 	for key := range sysctls {
+		if _, err := sysctlPath(key); err != nil {
+			return err
+		}
 		name := strings.ReplaceAll(key, "/", ".")
 		switch {
 		case strings.HasPrefix(name, "net."):
@@ -31,4 +36,45 @@ func checkSysctls(sysctls map[string]string, ns Namespaces) error {
 		}
 	}
 	return nil
+}
+
+// sysctlPath is the /proc/sys file of a sysctl: "net.ipv4.ip_forward" is
+// net/ipv4/ip_forward; a name with "/" is already a path, so that a dot
+// can be part of an element ("net/ipv4/conf/eth0.100/forwarding").
+func sysctlPath(key string) (string, error) {
+	rel := key
+	if !strings.Contains(key, "/") {
+		rel = strings.ReplaceAll(key, ".", "/")
+	}
+	for _, elem := range strings.Split(rel, "/") {
+		if elem == "" || elem == "." || elem == ".." {
+			return "", invalidf("sysctl %q is not a sysctl name", key)
+		}
+	}
+	return "/proc/sys/" + rel, nil
+}
+
+// applySysctls writes a pod's sysctls from a thread in its network and
+// IPC namespaces (joins, by kind): the kernel applies a namespaced sysctl
+// to the namespace of the thread that writes it.
+func applySysctls(sysctls map[string]string, joins map[string]string) error {
+	if len(sysctls) == 0 {
+		return nil
+	}
+	files := make(map[string]string, len(sysctls))
+	for key, value := range sysctls {
+		path, err := sysctlPath(key)
+		if err != nil {
+			return err
+		}
+		files[path] = value
+	}
+	return inNamespaces("", joins, func() error {
+		for path, value := range files {
+			if err := os.WriteFile(path, []byte(value), 0); err != nil {
+				return fmt.Errorf("set sysctl %s=%q: %w", strings.TrimPrefix(path, "/proc/sys/"), value, err)
+			}
+		}
+		return nil
+	})
 }

@@ -30,6 +30,8 @@ func TestCheckSysctls(t *testing.T) {
 		{"kernel.panic", "kernel.panic", Namespaces{}, false},
 		{"vm.swappiness", "vm.swappiness", Namespaces{}, false},
 		{"vm.swappiness slash form", "vm/swappiness", Namespaces{}, false},
+		{"net path climbing out", "net/../../kernel/panic", Namespaces{}, false},
+		{"net with an empty element", "net..ipv4.ip_forward", Namespaces{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,5 +53,22 @@ func TestCheckSysctlsEmptyAndMixed(t *testing.T) {
 	mixed := map[string]string{"net.core.somaxconn": "1024", "kernel.panic": "1"}
 	if err := checkSysctls(mixed, Namespaces{}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("one bad sysctl among good ones: %v; want ErrInvalid", err)
+	}
+}
+
+func TestSysctlPath(t *testing.T) {
+	for key, want := range map[string]string{
+		"net.ipv4.ip_forward":               "/proc/sys/net/ipv4/ip_forward",
+		"net/ipv4/conf/eth0.100/forwarding": "/proc/sys/net/ipv4/conf/eth0.100/forwarding",
+		"kernel.shmmax":                     "/proc/sys/kernel/shmmax",
+	} {
+		if got, err := sysctlPath(key); err != nil || got != want {
+			t.Errorf("sysctlPath(%q) = %q, %v; want %q", key, got, err, want)
+		}
+	}
+	for _, key := range []string{"net/./ipv4", "net/ipv4/", "/net/ipv4", "net.."} {
+		if _, err := sysctlPath(key); !errors.Is(err, ErrInvalid) {
+			t.Errorf("sysctlPath(%q) = %v; want ErrInvalid", key, err)
+		}
 	}
 }

@@ -31,6 +31,7 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 		info, err := json.Marshal(map[string]any{
 			"pid":            rec.PausePID,
 			"netns":          rec.NetNS,
+			"namespaces":     rec.PauseNS,
 			"runtimeHandler": rec.Handler,
 			"cgroupsPath":    rec.CgroupsPath,
 			"network":        rec.Network,

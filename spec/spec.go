@@ -285,6 +285,10 @@ func setNamespaces(g *generate.Generator, in Input) error {
 			return invalidf("PID namespace target %q is not a running container", sc.TargetID)
 		}
 		add(rspec.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", in.TargetPID))
+	case !pod.SharedPID && sc.PID == PIDPod && pod.Namespaces["pid"] == "":
+		// Only a pod that shares one has a PID namespace of its own
+		// (it takes an init, which the other pods go without).
+		return fmt.Errorf("%w: pod %s does not share a PID namespace (its pid namespace mode is not POD), so a container cannot join the pod's", ErrFailedPrecondition, pod.ID)
 	case pod.SharedPID || sc.PID == PIDPod:
 		add(rspec.PIDNamespace, pausNS("pid"))
 	default:

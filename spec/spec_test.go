@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -411,6 +412,18 @@ func TestBuildSpecMissingPodNamespace(t *testing.T) {
 	_, err := in.Host.Build(in.Input)
 	if !errors.Is(err, ErrFailedPrecondition) {
 		t.Fatalf("Build without the pod's ipc namespace: err = %v, want ErrFailedPrecondition", err)
+	}
+}
+
+// A container that asks for the pod's PID namespace in a pod that does
+// not share one (and so has none: no init) is refused with the reason.
+func TestBuildSpecPodPIDInPodWithoutOne(t *testing.T) {
+	in := testInput(t)
+	in.Pod.Namespaces = map[string]string{"uts": "/pins/uts", "ipc": "/pins/ipc"}
+	securityContext(&in).PID = PIDPod
+	_, err := in.Host.Build(in.Input)
+	if !errors.Is(err, ErrFailedPrecondition) || !strings.Contains(err.Error(), "does not share a PID namespace") {
+		t.Fatalf("Build with PIDPod in a pod without a PID namespace: err = %v, want ErrFailedPrecondition saying why", err)
 	}
 }
 

@@ -18,7 +18,18 @@ type NetDev struct {
 // NetDevs reads the interface counters of the network namespace process
 // pid is in: its /proc/<pid>/net/dev, no setns needed.
 func NetDevs(pid int) ([]NetDev, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/net/dev", pid))
+	return readNetDev(fmt.Sprintf("/proc/%d/net/dev", pid))
+}
+
+// ThreadNetDevs reads the interface counters of the network namespace the
+// calling thread is in (one that joined a namespace with setns, locked to
+// its goroutine: /proc/self would read the main thread's).
+func ThreadNetDevs() ([]NetDev, error) {
+	return readNetDev("/proc/thread-self/net/dev")
+}
+
+func readNetDev(path string) ([]NetDev, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -162,6 +162,9 @@ func Start(t testing.TB, opts Options) *Berth {
 		if err := b.Stop(); err != nil {
 			t.Errorf("berth did not stop cleanly: %v\n%s", err, b.Logs())
 		}
+		// berth's own pin of the pod inits' mount namespace outlives it,
+		// as its pods' pins do; the test's dir cannot go while it is there.
+		syscall.Unmount(filepath.Join(dir, "run/ns", PodInitMountNS), syscall.MNT_DETACH)
 		if races := b.Races(); races != "" {
 			t.Errorf("the race detector reported races in berth:\n%s", races)
 		}

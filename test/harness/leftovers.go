@@ -20,14 +20,18 @@ func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids,
 	for _, d := range []string{"run/ns", "run/sandboxes"} {
 		entries, _ := os.ReadDir(filepath.Join(b.Dir, d))
 		for _, e := range entries {
+			if d == "run/ns" && e.Name() == PodInitMountNS {
+				continue // berth's own, shared by every pod init, not a pod's
+			}
 			out = append(out, fmt.Sprintf("%s/%s", d, e.Name()))
 		}
 	}
+	initMountNS := filepath.Join(b.Dir, "run/ns", PodInitMountNS)
 	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			fields := strings.Fields(sc.Text())
-			if len(fields) > 4 && b.rootMount && fields[4] == b.Root() {
+			if len(fields) > 4 && (b.rootMount && fields[4] == b.Root() || fields[4] == initMountNS) {
 				continue
 			}
 			if len(fields) > 4 && strings.HasPrefix(fields[4], b.Dir) {
@@ -70,6 +74,10 @@ func (b *Berth) Leftovers(n *Network, cgroupParent string, pausePIDs []int, ids,
 	}
 	return out
 }
+
+// PodInitMountNS is the pin of the mount namespace berth makes once for
+// the inits of pods that share a PID namespace.
+const PodInitMountNS = "pod-init-mnt"
 
 // CgroupDirs lists the directories of a cgroup path in every hierarchy the
 // host mounts: /sys/fs/cgroup<path> on cgroup v2, /sys/fs/cgroup/<hierarchy><path>

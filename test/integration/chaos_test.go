@@ -38,6 +38,9 @@ func churn(c context.Context, b *harness.Berth, parent string, name string, rng 
 	rt := b.Runtime()
 	for i := 0; c.Err() == nil; i++ {
 		cfg := podConfig(fmt.Sprintf("%s-%d", name, i), parent)
+		if i%2 == 1 {
+			sharePID(cfg) // pods with an init, and pods with none
+		}
 		pod, err := rt.RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 		if err != nil {
 			return
@@ -113,8 +116,15 @@ func inconsistencies(t *testing.T, f *containerFixture) []string {
 			}
 		}
 		if st.GetState() == runtimeapi.PodSandboxState_SANDBOX_READY {
-			if s, err := proc.ReadStat(info.PID); err != nil || s.State == 'Z' {
-				errorf("pod %s is listed ready, but its pause process %d is gone", p.GetId(), info.PID)
+			if info.PID == 0 {
+				// No process of its own: its pins hold it.
+				for kind, pin := range map[string]string{"net": info.NetNS, "ipc": info.Namespaces["ipc"], "uts": info.Namespaces["uts"]} {
+					if !isNamespace(pin) {
+						errorf("pod %s is listed ready, but its %s namespace pin %q is gone", p.GetId(), kind, pin)
+					}
+				}
+			} else if s, err := proc.ReadStat(info.PID); err != nil || s.State == 'Z' {
+				errorf("pod %s is listed ready, but its init %d is gone", p.GetId(), info.PID)
 			}
 		}
 		for _, ip := range append([]*runtimeapi.PodIP{{Ip: st.GetNetwork().GetIp()}}, st.GetNetwork().GetAdditionalIps()...) {
@@ -154,6 +164,9 @@ func inconsistencies(t *testing.T, f *containerFixture) []string {
 	}
 	pins, _ := os.ReadDir(filepath.Join(b.Dir, "run", "ns"))
 	for _, e := range pins {
+		if e.Name() == harness.PodInitMountNS {
+			continue // berth's own, not a pod's
+		}
 		id, _, _ := strings.Cut(e.Name(), "-")
 		unlisted("namespace pin "+e.Name(), id)
 	}

@@ -822,28 +822,46 @@ func TestContainerStatsFromCgroup(t *testing.T) {
 	f.assertAllClean(t, []testPod{p})
 }
 
-// A pod whose pause process died is NotReady at once (kubelet then makes a
-// new one), a container is never created in it, and its containers join
-// the pod's pinned namespaces, not /proc/<pause pid>, whose pid may be
-// another process's by then.
-func TestPauseDeathMakesPodNotReady(t *testing.T) {
+// A pod that shares its PID namespace gets an init berth starts itself,
+// which its containers see as PID 1 and which shows them nothing of the
+// host; when it dies the pod is NotReady at once (kubelet then makes a new
+// one), a container is never created in it, and its containers join the
+// pod's pinned namespaces, not /proc/<init pid>, whose pid may be another
+// process's by then.
+func TestPodInitDeathMakesPodNotReady(t *testing.T) {
 	f := newContainerFixture(t, "berth-it-pause", "berthitpause", "10.124.12.0/24")
-	p := f.runPod(t, "pausedeath", nil)
-	cid := runContainer(t, f.b, p, containerConfig("app", "sleep", "3600"))
+	p := f.runPod(t, "pausedeath", sharePID)
+	_, podInfo := podStatus(t, f.b, p.id)
+	checkPodHolder(t, "pausedeath", podInfo, true)
+	cfg := containerConfig("app", "sleep", "3600")
+	cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	// The init's user and group: the ones that may look through
+	// /proc/1/root.
+	cfg.Linux.SecurityContext.RunAsUser = &runtimeapi.Int64Value{Value: 65535}
+	cfg.Linux.SecurityContext.RunAsGroup = &runtimeapi.Int64Value{Value: 65535}
+	cid := runContainer(t, f.b, p, cfg)
 	_, info := containerStatus(t, f.b, cid)
-	for _, kind := range []string{"ipc", "uts"} {
+	for _, kind := range []string{"ipc", "uts", "pid"} {
 		pod, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", p.pid, kind))
 		ctr, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", info.PID, kind))
 		if pod == "" || pod != ctr {
-			t.Errorf("container %s namespace %q, pause's %q", kind, ctr, pod)
+			t.Errorf("container %s namespace %q, the pod init's %q", kind, ctr, pod)
 		}
+	}
+	if out := execSync(t, f.b, cid, "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "/pause") {
+		t.Errorf("PID 1 in the pod is %q, want /pause", out)
+	}
+	// ".." from the init's root stays in its own mount tree: the host's
+	// was pivoted away, not merely chrooted out of sight.
+	if out := execSync(t, f.b, cid, "ls", "/proc/1/root/.."); strings.Join(strings.Fields(out), " ") != "dev pause proc sys" {
+		t.Errorf("/proc/1/root/.. from a container of the pod lists %q; want only the pause rootfs", out)
 	}
 	spec, err := os.ReadFile(filepath.Join(info.Bundle, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(spec), fmt.Sprintf("/proc/%d/ns", p.pid)) {
-		t.Errorf("container spec joins the pause process through /proc/%d", p.pid)
+		t.Errorf("container spec joins the pod init through /proc/%d", p.pid)
 	}
 
 	start := mustStart(t, p.pid)
@@ -851,19 +869,67 @@ func TestPauseDeathMakesPodNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !eventually(2*time.Second, func() bool { return !proc.Alive(p.pid, start) }) {
-		t.Fatalf("pause %d survived SIGKILL", p.pid)
+		t.Fatalf("pod init %d survived SIGKILL", p.pid)
 	}
-	// Asked right away: the state is read from the process, not a watcher.
-	if st, _ := podStatus(t, f.b, p.id); st.GetState() != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
-		t.Errorf("status after the pause process died: %v, want NOTREADY", st.GetState())
+	notReady := func() bool {
+		st, _ := podStatus(t, f.b, p.id)
+		return st.GetState() == runtimeapi.PodSandboxState_SANDBOX_NOTREADY
+	}
+	if !eventually(time.Second, notReady) {
+		t.Errorf("status after the pod init died: not NOTREADY")
 	}
 	list, err := f.b.Runtime().ListPodSandbox(ctx(t), &runtimeapi.ListPodSandboxRequest{})
 	if err != nil || len(list.GetItems()) != 1 || list.GetItems()[0].GetState() != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
-		t.Errorf("list after the pause process died: %v, %v; want one NOTREADY pod", list.GetItems(), err)
+		t.Errorf("list after the pod init died: %v, %v; want one NOTREADY pod", list.GetItems(), err)
 	}
 	_, err = f.b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: containerConfig("late", "true"), SandboxConfig: p.cfg})
 	if status.Code(err) != codes.FailedPrecondition {
-		t.Errorf("CreateContainer in a pod whose pause died: %v, want FailedPrecondition", err)
+		t.Errorf("CreateContainer in a pod whose init died: %v, want FailedPrecondition", err)
+	}
+	removePod(t, f.b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// A pod whose containers do not share a PID namespace has no process of
+// its own: its containers join the IPC and UTS namespaces berth pinned,
+// with the pod's hostname, and the pod's sysctls are set in them.
+func TestPodWithoutProcessHoldsItsNamespaces(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-pinned", "berthitpinned", "10.124.36.0/24")
+	p := f.runPod(t, "pinned", func(cfg *runtimeapi.PodSandboxConfig) {
+		cfg.Linux.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "81", "kernel.shmmni": "2048"}
+	})
+	_, podInfo := podStatus(t, f.b, p.id)
+	checkPodHolder(t, "pinned", podInfo, false)
+	a := runContainer(t, f.b, p, containerConfig("a", "sleep", "3600"))
+	b := runContainer(t, f.b, p, containerConfig("b", "sleep", "3600"))
+	for _, id := range []string{a, b} {
+		_, info := containerStatus(t, f.b, id)
+		for kind, pin := range map[string]string{"net": podInfo.NetNS, "ipc": podInfo.Namespaces["ipc"], "uts": podInfo.Namespaces["uts"]} {
+			if !sameNamespace(fmt.Sprintf("/proc/%d/ns/%s", info.PID, kind), pin) {
+				t.Errorf("container %s is not in the pod's %s namespace", id, kind)
+			}
+		}
+		if out := strings.TrimSpace(execSync(t, f.b, id, "hostname")); out != "pinned" {
+			t.Errorf("hostname in container %s: %q", id, out)
+		}
+		if out := strings.TrimSpace(execSync(t, f.b, id, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shmmni")); strings.Join(strings.Fields(out), " ") != "81 2048" {
+			t.Errorf("pod sysctls in container %s: %q, want 81 and 2048", id, out)
+		}
+	}
+	// Each container has a PID namespace of its own, with itself as PID 1.
+	if out := execSync(t, f.b, a, "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "sleep") {
+		t.Errorf("PID 1 of container a is %q", out)
+	}
+	// The host's own values were not touched.
+	if data, _ := os.ReadFile("/proc/sys/kernel/shmmni"); strings.TrimSpace(string(data)) == "2048" {
+		t.Error("the pod's kernel.shmmni reached the host")
+	}
+	// A container that asks for the pod's PID namespace, which it has not.
+	cfg := containerConfig("podpid", "true")
+	cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	_, err := f.b.Runtime().CreateContainer(ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: cfg, SandboxConfig: p.cfg})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "PID namespace") {
+		t.Errorf("CreateContainer asking for a PID namespace the pod does not share: %v; want FailedPrecondition naming it", err)
 	}
 	removePod(t, f.b, p.id)
 	f.assertAllClean(t, []testPod{p})

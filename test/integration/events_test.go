@@ -120,7 +120,7 @@ func TestContainerEventsInOrderBesideAStalledSubscriber(t *testing.T) {
 	// Each start's steps went into the histograms: one pod, 50 containers.
 	for name, want := range map[string]float64{
 		`berth_pod_start_step_seconds_count{step="cni"}`:                  1,
-		`berth_pod_start_step_seconds_count{step="pause start"}`:          1,
+		`berth_pod_start_step_seconds_count{step="namespaces"}`:           1,
 		`berth_container_start_step_seconds_count{step="rootfs"}`:         50,
 		`berth_container_start_step_seconds_count{step="runtime create"}`: 50,
 		`berth_container_start_step_seconds_count{step="runtime start"}`:  50,

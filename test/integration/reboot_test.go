@@ -156,7 +156,7 @@ func shellFields(line string) ([]string, error) {
 func TestRebootedNodeReportsPodsNotReadyAndSignalsNothing(t *testing.T) {
 	f := newContainerFixture(t, "berth-it-reboot", "berthitreboot", "10.124.23.0/24")
 	b := f.b
-	p := f.runPod(t, "rebooted", nil)
+	p := f.runPod(t, "rebooted", sharePID) // an init, whose pid the record names
 	id := runContainer(t, b, p, containerConfig("sleeper", "sleep", "3600"))
 	_, info := containerStatus(t, b, id)
 	b.Kill()

@@ -49,8 +49,10 @@ func cgroupParent(t *testing.T) string {
 }
 
 type podInfo struct {
-	PID   int    `json:"pid"`
+	PID   int    `json:"pid"` // the pod's init; 0 for a pod without one
 	NetNS string `json:"netns"`
+	// Namespaces are the pins of the pod's other namespaces, by kind.
+	Namespaces map[string]string `json:"namespaces"`
 }
 
 func podStatus(t *testing.T, b *harness.Berth, id string) (*runtimeapi.PodSandboxStatus, podInfo) {
@@ -109,7 +111,11 @@ func TestTwentyPodsNetworkedAndCleanedUp(t *testing.T) {
 			defer wg.Done()
 			c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			resp, err := b.Runtime().RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: podConfig(fmt.Sprintf("pod%d", i), parent)})
+			cfg := podConfig(fmt.Sprintf("pod%d", i), parent)
+			if i%2 == 1 {
+				sharePID(cfg) // half the pods need an init
+			}
+			resp, err := b.Runtime().RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 			ids[i], errs[i] = resp.GetPodSandboxId(), err
 		}()
 	}
@@ -145,12 +151,12 @@ func TestTwentyPodsNetworkedAndCleanedUp(t *testing.T) {
 		if st.GetState() != runtimeapi.PodSandboxState_SANDBOX_READY || ip == "" || seen[ip] {
 			t.Fatalf("pod%d: state %v, ip %q (seen before: %v)", i, st.GetState(), ip, seen[ip])
 		}
-		if !proc.Alive(info.PID, mustStart(t, info.PID)) {
-			t.Fatalf("pod%d: pause process %d not running", i, info.PID)
-		}
+		checkPodHolder(t, fmt.Sprintf("pod%d", i), info, i%2 == 1)
 		seen[ip] = true
 		ips = append(ips, ip)
-		pids = append(pids, info.PID)
+		if info.PID > 0 {
+			pids = append(pids, info.PID)
+		}
 		netnss[i] = info.NetNS
 	}
 	for i := range pods {
@@ -302,13 +308,22 @@ func TestSandboxSurvivesBerthKill(t *testing.T) {
 	n := harness.NewNetwork(t, "berth-it-kill", "berthitkill", "10.123.3.0/24")
 	b := harness.Start(t, harness.Options{CNIConfDir: n.ConfDir, CNI: n.Config("2m")})
 	parent := cgroupParent(t)
-	resp, err := b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{Config: podConfig("survivor", parent)})
+	shared := podConfig("survivor", parent)
+	sharePID(shared)
+	resp, err := b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{Config: shared})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := resp.GetPodSandboxId()
 	before, info := podStatus(t, b, id)
 	start := mustStart(t, info.PID)
+	// And a pod with no process at all: only its pins hold it.
+	resp, err = b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{Config: podConfig("pinned", parent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := resp.GetPodSandboxId()
+	pinnedBefore, _ := podStatus(t, b, pinned)
 
 	b.Kill()
 	b.Restart(t)
@@ -318,11 +333,19 @@ func TestSandboxSurvivesBerthKill(t *testing.T) {
 		t.Fatalf("after restart: state %v ip %q pid %d (alive %v); before: ip %q pid %d",
 			after.GetState(), after.GetNetwork().GetIp(), infoAfter.PID, proc.Alive(info.PID, start), before.GetNetwork().GetIp(), info.PID)
 	}
-	if err := harness.Ping("", after.GetNetwork().GetIp()); err != nil {
-		t.Fatalf("pod unreachable after restart: %v", err)
+	pinnedAfter, pinnedInfo := podStatus(t, b, pinned)
+	if pinnedAfter.GetState() != runtimeapi.PodSandboxState_SANDBOX_READY || pinnedAfter.GetNetwork().GetIp() != pinnedBefore.GetNetwork().GetIp() {
+		t.Fatalf("pod without a process after restart: state %v ip %q; before: ip %q", pinnedAfter.GetState(), pinnedAfter.GetNetwork().GetIp(), pinnedBefore.GetNetwork().GetIp())
+	}
+	checkPodHolder(t, "pinned", pinnedInfo, false)
+	for _, ip := range []string{after.GetNetwork().GetIp(), pinnedAfter.GetNetwork().GetIp()} {
+		if err := harness.Ping("", ip); err != nil {
+			t.Fatalf("pod unreachable after restart: %v", err)
+		}
 	}
 	removePod(t, b, id)
-	assertClean(t, b, n, parent, []int{info.PID}, []string{id}, []string{before.GetNetwork().GetIp()})
+	removePod(t, b, pinned)
+	assertClean(t, b, n, parent, []int{info.PID}, []string{id, pinned}, []string{before.GetNetwork().GetIp(), pinnedBefore.GetNetwork().GetIp()})
 }
 
 func TestSandboxHalfCreatedWhenBerthDiedIsRolledBack(t *testing.T) {
@@ -417,6 +440,7 @@ func TestHostNetworkPod(t *testing.T) {
 	parent := cgroupParent(t)
 	cfg := podConfig("hostnet", parent)
 	cfg.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_NODE
+	sharePID(cfg) // an init, which must be in the host's netns
 	resp, err := b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -428,9 +452,12 @@ func TestHostNetworkPod(t *testing.T) {
 		t.Fatalf("host-network pod got a network of its own: %v, netns %q, allocations %v", st, info.NetNS, n.Allocations())
 	}
 	self, _ := os.Readlink("/proc/self/ns/net")
-	pause, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", info.PID))
-	if self != pause {
-		t.Fatalf("pause is in netns %s, the host is in %s", pause, self)
+	init, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", info.PID))
+	if self != init {
+		t.Fatalf("pod init is in netns %s, the host is in %s", init, self)
+	}
+	if info.Namespaces["uts"] != "" || !isNamespace(info.Namespaces["ipc"]) {
+		t.Fatalf("host-network pod's namespaces %v: want the host's UTS and an IPC namespace of its own", info.Namespaces)
 	}
 	hostname, _ := os.Hostname()
 	data, err := os.ReadFile(filepath.Join(b.Dir, "run", "sandboxes", id, "hostname"))

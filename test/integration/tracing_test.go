@@ -83,7 +83,7 @@ func TestCallsInKubeletsTraceAreTracedWithTheirSteps(t *testing.T) {
 	}
 
 	calls := map[string][]string{
-		"runtime.v1.RuntimeService/RunPodSandbox":   {"netns", "cni", "files", "pause create", "pause start"},
+		"runtime.v1.RuntimeService/RunPodSandbox":   {"namespaces", "cni", "files"},
 		"runtime.v1.RuntimeService/CreateContainer": {"rootfs", "spec", "runtime create"},
 		"runtime.v1.RuntimeService/StartContainer":  {"runtime start"},
 	}

@@ -1,0 +1,121 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/proc"
+)
+
+const catatonit = "/usr/bin/catatonit"
+
+func initTestManager(t *testing.T, program string) *Manager {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make mount namespaces")
+	}
+	m := &Manager{opts: Options{RunRoot: t.TempDir(), Host: testHost(t), CgroupDriver: "cgroupfs", Pause: config.PauseConfig{Command: []string{program, "-P"}}}}
+	if err := os.MkdirAll(m.nsDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := preparePauseRootfs(m.pauseRootfs()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unpinNS(filepath.Join(m.nsDir(), initMountNSPin)) })
+	return m
+}
+
+// The pod inits' mount namespace holds the read-only pause rootfs and
+// nothing else; an init started in it is PID 1 of a PID namespace of its
+// own, as the pause user, in the namespaces it was given.
+func TestPodInitRunsInAnEmptyTree(t *testing.T) {
+	if _, err := os.Stat(catatonit); err != nil {
+		t.Skipf("the host lacks %s (install-deps installs it): %v", catatonit, err)
+	}
+	m := initTestManager(t, catatonit)
+	if !m.holdsItself(Namespaces{SharedPID: true}) {
+		t.Fatal("berth does not hold a shared-PID pod itself on a host that can")
+	}
+	mnt, err := m.podInitMountNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root []string
+	var writeErr error
+	err = inNamespaces(mnt, nil, func() error {
+		entries, err := os.ReadDir("/")
+		for _, e := range entries {
+			root = append(root, e.Name())
+		}
+		f, werr := os.OpenFile("/pause", os.O_WRONLY, 0)
+		if werr == nil {
+			f.Close()
+		}
+		writeErr = werr
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(root, []string{"dev", "pause", "proc", "sys"}) {
+		t.Errorf("the pod inits' root holds %v; want the pause rootfs only", root)
+	}
+	if !errors.Is(writeErr, syscall.EROFS) {
+		t.Errorf("opening /pause for writing there: %v; want EROFS", writeErr)
+	}
+
+	dir := t.TempDir()
+	pins := map[string]string{"uts": filepath.Join(dir, "uts"), "ipc": filepath.Join(dir, "ipc")}
+	if err := pinNewNamespaces(pins, "with-init"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unpinNamespaces(pins) })
+	init, err := startPodInit(mnt, pins, m.opts.Pause.Command)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(init.pid, syscall.SIGKILL) })
+	st, err := proc.ReadStat(init.pid)
+	if err != nil || st.StartTime != init.start {
+		t.Fatalf("init %d: %v, start %d want %d", init.pid, err, st.StartTime, init.start)
+	}
+	for kind, pin := range pins {
+		var a, b syscall.Stat_t
+		syscall.Stat(pin, &a)
+		syscall.Stat(fmt.Sprintf("/proc/%d/ns/%s", init.pid, kind), &b)
+		if a.Ino != b.Ino {
+			t.Errorf("init's %s namespace is not the pinned one", kind)
+		}
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", init.pid)); exe != "/" {
+		t.Errorf("init's root reads %q", exe)
+	}
+	rec := &Record{Holder: HolderBerth, PausePID: init.pid, PauseStart: init.start}
+	if err := m.stopPodInit(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if proc.Alive(init.pid, init.start) {
+		t.Error("stopPodInit left the init running")
+	}
+}
+
+// A host where the inits' mount namespace cannot be made gives its
+// shared-PID pods to the runtime (logged once), and fails no pod.
+func TestPodInitFallsBackToTheRuntime(t *testing.T) {
+	m := initTestManager(t, "/no/such/pause")
+	if m.holdsItself(Namespaces{SharedPID: true}) {
+		t.Error("berth holds a shared-PID pod itself though it cannot start its init")
+	}
+	if _, err := os.Stat(filepath.Join(m.nsDir(), initMountNSPin)); !os.IsNotExist(err) {
+		t.Errorf("a failed mount namespace left its pin: %v", err)
+	}
+	if !m.holdsItself(Namespaces{}) || m.holdsItself(Namespaces{UserNS: &UserNS{}}) {
+		t.Error("pods without a shared PID namespace: held by berth unless they have a user namespace")
+	}
+}
