@@ -46,6 +46,7 @@ cleanup() {
 	if [ "$keep" = 1 ]; then
 		echo "run.sh: kept $work (berth.log, registry.log, report.json)" >&2
 	else
+		umount -l "$work/run/ns/pod-init-mnt" 2>/dev/null || true
 		rm -rf --one-file-system "$work"
 	fi
 }
@@ -127,12 +128,13 @@ fi
 leftovers=()
 for d in run/ns run/sandboxes run/containers; do
 	for e in "$work/$d"/*; do
-		[ -e "$e" ] && leftovers+=("$d/${e##*/}")
+		# pod-init-mnt is berth's own (the pod inits' mount namespace), not a pod's.
+		[ -e "$e" ] && [ "$e" != "$work/run/ns/pod-init-mnt" ] && leftovers+=("$d/${e##*/}")
 	done
 done
 while read -r mnt; do
 	leftovers+=("mount $mnt")
-done < <(awk -v w="$work/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo)
+done < <(awk -v w="$work/" -v own="$work/run/ns/pod-init-mnt" 'index($5, w) == 1 && $5 != own {print $5}' /proc/self/mountinfo)
 for ip in /var/lib/cni/networks/berth-critest/[0-9]*; do
 	[ -e "$ip" ] && leftovers+=("host-local allocation ${ip##*/}")
 done

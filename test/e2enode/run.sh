@@ -54,6 +54,8 @@ cleanup() {
 	[ -n "$berth_pid" ] && kill -TERM "$berth_pid" 2>/dev/null && wait "$berth_pid" 2>/dev/null || true
 	[ -n "$registry_pid" ] && kill -TERM "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null || true
 	local left
+	# pod-init-mnt is berth's own (the pod inits' mount namespace), not a pod's.
+	umount -l "$work/run/ns/pod-init-mnt" 2>/dev/null && rm -f "$work/run/ns/pod-init-mnt"
 	left=$(grep -o " $work/[^ ]*" /proc/self/mountinfo || true)
 	left+=$(ls "$work/run/ns" "$work/run/sandboxes" "$work/run/containers" 2>/dev/null | grep -v ':$' | grep . || true)
 	if [ -n "$left" ] && [ "$status" = 0 ]; then
