@@ -148,17 +148,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	// The netns, and for a pod berth holds its IPC and UTS namespaces,
 	// are made at once by one thread, before CNI, which needs the netns.
 	end := rec.Startup.Begin("namespaces")
-	pins := map[string]string{}
-	if rec.NetNS != "" {
-		pins["net"] = rec.NetNS
-	}
-	if rec.Holder == HolderBerth {
-		for _, kind := range []string{"ipc", "uts"} {
-			if path := rec.PauseNS[kind]; path != "" {
-				pins[kind] = path
-			}
-		}
-	}
+	pins := rec.threadNamespaces()
 	if len(pins) > 0 {
 		if err := pinNewNamespaces(pins, hostname); err != nil {
 			return err
@@ -228,6 +218,24 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	return nil
 }
 
+// threadNamespaces are the pod's namespaces that one thread of berth makes
+// and pins, by kind: its netns, and for a pod berth holds, its IPC and UTS
+// namespaces.
+func (r *Record) threadNamespaces() map[string]string {
+	pins := map[string]string{}
+	if r.NetNS != "" {
+		pins["net"] = r.NetNS
+	}
+	if r.Holder == HolderBerth {
+		for _, kind := range []string{"ipc", "uts"} {
+			if path := r.PauseNS[kind]; path != "" {
+				pins[kind] = path
+			}
+		}
+	}
+	return pins
+}
+
 // holdsItself says whether berth holds a pod's namespaces itself, with no
 // OCI runtime: unless the pod has a user namespace (only a process can make
 // one, and it must own the pod's other namespaces), or shares its PID
@@ -285,15 +293,7 @@ func (m *Manager) runPause(ctx context.Context, rec *Record, u *undo.Stack, host
 // finishPinnedPod finishes a pod whose namespaces berth holds: its
 // sysctls, and the init of a pod that shares its PID namespace.
 func (m *Manager) finishPinnedPod(rec *Record, u *undo.Stack) error {
-	joins := map[string]string{}
-	if rec.NetNS != "" {
-		joins["net"] = rec.NetNS
-	}
-	for _, kind := range []string{"ipc", "uts"} {
-		if path := rec.PauseNS[kind]; path != "" {
-			joins[kind] = path
-		}
-	}
+	joins := rec.threadNamespaces()
 	if len(rec.Config.Sysctls) > 0 {
 		end := rec.Startup.Begin("sysctls")
 		if err := applySysctls(rec.Config.Sysctls, joins); err != nil {
