@@ -38,7 +38,12 @@ func testManager(t *testing.T, dir string, opts Options) *Manager {
 	if opts.Host == nil {
 		opts.Host = testHost(t)
 	}
-	return &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}}
+	if opts.Runtimes == nil {
+		opts.Runtimes = oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: "/bin/true"}}, "runc")
+	}
+	m := &Manager{opts: opts, names: names.New(), containers: map[string]*Container{}}
+	t.Cleanup(m.releases.Wait) // before the test's dirs go
+	return m
 }
 
 // gatedStartRuntimes are the runtimes of a handler "runc" whose start

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,6 +58,7 @@ func (m *Manager) refreshWith(c *Container, running func(*Record) bool) {
 	if err := m.persist(c); err != nil {
 		logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
 	}
+	m.releaseAfterExit(c)
 }
 
 // observeExit says how a container ended, or false while it runs. running
@@ -165,6 +167,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 				m.publish(events.Stopped, r)
 			}
 		})
+		m.releaseAfterExit(c)
 		return err
 	}
 	// A status call may have seen the process exit already (and marked the
@@ -189,7 +192,9 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 			m.publish(events.Stopped, r)
 		}
 	})
-	return m.persist(c)
+	err = m.persist(c)
+	m.releaseAfterExit(c) // if it exited during the start
+	return err
 }
 
 // Stop sends the stop signal (the CRI config's, else the image's, else
@@ -252,7 +257,9 @@ func (m *Manager) stop(ctx context.Context, c *Container, timeout time.Duration)
 	}
 	log.Warn("no exit file from conmon; marking the container exited")
 	c.update(func(r *Record) { r.setExited(exitInfo{Code: 137, FinishedAt: time.Now(), unknown: true}) })
-	return m.persist(c)
+	err := m.persist(c)
+	m.releaseAfterExit(c)
+	return err
 }
 
 // awaitExitFile waits, once the container's process is gone, for conmon to
@@ -293,6 +300,9 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	if err := m.stop(ctx, c, 0); err != nil {
 		return err
 	}
+	if err := m.awaitRelease(ctx, c); err != nil {
+		return err
+	}
 	rec := c.Snapshot()
 	if err := m.destroy(ctx, &rec); err != nil {
 		return err
@@ -321,7 +331,7 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 			return err
 		}
 	}
-	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil {
+	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil && !rec.RuntimeDeleted {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
 		err := rt.Delete(dctx, rec.ID)
 		cancel()
@@ -354,14 +364,19 @@ func (m *Manager) StopPodContainers(ctx context.Context, sandboxID string) error
 	if err := m.waitCreates(ctx, sandboxID); err != nil {
 		return err
 	}
-	var errs []error
-	for _, c := range m.ofPod(sandboxID) {
-		if m.lockOp(c) != nil {
-			continue // removed meanwhile
-		}
-		errs = append(errs, m.stop(ctx, c, 0))
-		c.op.Unlock()
+	pod := m.ofPod(sandboxID)
+	errs := make([]error, len(pod))
+	var wg sync.WaitGroup
+	for i, c := range pod {
+		wg.Go(func() {
+			if m.lockOp(c) != nil {
+				return // removed meanwhile
+			}
+			defer c.op.Unlock()
+			errs[i] = m.stop(ctx, c, 0)
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -57,6 +57,12 @@ type Manager struct {
 
 	cpuRates cgroups.CPURates
 	layers   layerUsages // writable layer measures
+	// releases are the runtime deletes at work after exits
+	// (releaseAfterExit).
+	releases sync.WaitGroup
+	// restored are the containers loaded at start-up, until
+	// WatchRestored takes them.
+	restored []*Container
 	// criu says, once probed, whether the host can checkpoint.
 	criu func() error
 }
@@ -93,8 +99,10 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 			if rec.ConmonPid > 0 {
 				reaper.Adopt(rec.ConmonPid) // a no-op unless it is berth's child
 			}
+			// Not refreshed here but with its watch, below: until then
+			// every look at it refreshes it (look), and berth serves
+			// sooner after a restart with many containers.
 			c := &Container{rec: rec}
-			m.refresh(c)
 			m.containers[rec.ID] = c
 			m.names.Restore(rec.Name, rec.ID)
 		})
@@ -104,16 +112,24 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if err := m.watchExits(ctx); err != nil {
 		return nil, err
 	}
-	// The monitors found are watched in the background: until a watch is
-	// in place a container's state is read on each look, so berth serves
-	// at once after a restart with many containers.
-	found := ids.Values(m.containers)
+	m.restored = ids.Values(m.containers)
+	return m, nil
+}
+
+// WatchRestored refreshes the containers a previous run left (an exit
+// while berth was down is seen, announced and saved) and watches their
+// monitors, in the background. It is called once berth serves: until a
+// container's watch is in place its state is read on each look, so a
+// restart with many containers answers its first call sooner.
+func (m *Manager) WatchRestored() {
+	found := m.restored
+	m.restored = nil
 	go func() {
 		for _, c := range found {
+			m.refresh(c)
 			m.watchMonitor(c)
 		}
 	}()
-	return m, nil
 }
 
 // publish tells the event subscribers what happened to the container.

@@ -117,6 +117,9 @@ type Record struct {
 	// ImageVolumes are the images mounted into the container; like its own
 	// image, they are in use while it exists.
 	ImageVolumes []ImageVolume `json:"image_volumes,omitempty"`
+	// RuntimeDeleted says the OCI runtime no longer knows the container:
+	// it was deleted from it (and its cgroup removed) once it exited.
+	RuntimeDeleted bool `json:"runtime_deleted,omitempty"`
 	// Resources are the ones in force: the config's, then the last
 	// UpdateContainerResources'.
 	Resources *spec.Resources `json:"resources,omitempty"`
@@ -174,6 +177,9 @@ type Container struct {
 	// monitor, under mu, watches conmon's exit while the container has
 	// not exited (nil: not watched, its state is read on every look).
 	monitor *proc.Watch
+	// released, under mu, is set when the delete from the runtime that
+	// follows an exit begins, and closed when it ends (releaseAfterExit).
+	released chan struct{}
 }
 
 // ID returns the container ID.

@@ -61,6 +61,10 @@ type Manager struct {
 
 	cpuRates cgroups.CPURates // of pod cgroups, for their stats
 
+	// restored are the sandboxes loaded at start-up, until
+	// WatchRestored takes them.
+	restored []*Sandbox
+
 	initMnt      initMountNS // of the pod inits berth starts
 	settleFailed sync.Once   // warned once: a pod init's cgroup or OOM score
 }
@@ -83,15 +87,22 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if err := m.restore(ctx); err != nil {
 		return nil, err
 	}
-	// Watched in the background, as the containers' monitors are: berth
-	// serves at once after a restart with many pods.
-	found := ids.Values(m.sandboxes)
+	m.restored = ids.Values(m.sandboxes)
+	return m, nil
+}
+
+// WatchRestored watches the pause processes and pod inits of the sandboxes
+// a previous run left, in the background, as the containers' monitors
+// are: it is called once berth serves, so a restart with many pods
+// answers its first call sooner.
+func (m *Manager) WatchRestored() {
+	found := m.restored
+	m.restored = nil
 	go func() {
 		for _, sb := range found {
 			sb.watchPause()
 		}
 	}()
-	return m, nil
 }
 
 func (m *Manager) nsDir() string        { return filepath.Join(m.opts.RunRoot, "ns") }

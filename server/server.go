@@ -50,6 +50,9 @@ type Server struct {
 	grpc       *grpc.Server
 	// stop ends the managers' background work (the exit watcher).
 	stop context.CancelFunc
+	// watchRestored starts the watches of what a previous run left, once
+	// berth serves (nil in tests with fake managers).
+	watchRestored func()
 	// flushTraces sends the spans not exported yet (tracing on).
 	flushTraces func(context.Context) error
 }
@@ -136,6 +139,10 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		containers: containers,
 		events:     broker,
 		stop:       stop,
+		watchRestored: func() {
+			containers.WatchRestored()
+			sandboxes.WatchRestored()
+		},
 	}
 	if s.stream, err = s.startStreaming(cfg); err != nil {
 		stop()
@@ -171,6 +178,9 @@ func (s *Server) config() *config.Config {
 // Serve answers CRI calls on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	logrus.WithField("socket", l.Addr().String()).Info("serving CRI")
+	if s.watchRestored != nil {
+		s.watchRestored()
+	}
 	return s.grpc.Serve(l)
 }
 

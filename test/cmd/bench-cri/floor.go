@@ -94,7 +94,13 @@ func (f *floor) sample(ctx context.Context, i int, s *samples) (err error) {
 	}); err != nil {
 		return fmt.Errorf("floor: CNI ADD: %w", err)
 	}
-	defer f.cni.DelNetworkList(context.Background(), f.network, rt)
+	// The teardown below is measured; these undo what a failure left.
+	tornDown := false
+	defer func() {
+		if !tornDown {
+			f.cni.DelNetworkList(context.Background(), f.network, rt)
+		}
+	}()
 
 	pauseID, ctrID := id+"-pause", id+"-ctr"
 	pauseBundle, err := f.bundle(dir, "pause", filepath.Join(f.work, "pause-rootfs"), []string{"/pause", "-P"}, map[string]string{"network": nsPath})
@@ -104,7 +110,11 @@ func (f *floor) sample(ctx context.Context, i int, s *samples) (err error) {
 	if err := step("floor: runtime runs pause", func() error { return f.run(ctx, pauseID, pauseBundle) }); err != nil {
 		return err
 	}
-	defer f.delete(pauseID)
+	defer func() {
+		if !tornDown {
+			f.delete(pauseID)
+		}
+	}()
 	data, err := os.ReadFile(filepath.Join(pauseBundle, "pid"))
 	if err != nil {
 		return err
@@ -121,8 +131,30 @@ func (f *floor) sample(ctx context.Context, i int, s *samples) (err error) {
 	if err := step("floor: runtime runs container", func() error { return f.run(ctx, ctrID, ctrBundle) }); err != nil {
 		return err
 	}
-	defer f.delete(ctrID)
 	s.add("floor: pod + container ready", ready)
+
+	// The way down, as kubelet deletes a pod: the container, the pause,
+	// the network.
+	tornDown = true
+	var gone time.Duration
+	down := func(name string, fn func() error) error {
+		start := time.Now()
+		err := fn()
+		d := time.Since(start)
+		s.add(name, d)
+		gone += d
+		return err
+	}
+	if err := down("floor: runtime deletes container", func() error { return f.delete(ctrID) }); err != nil {
+		return err
+	}
+	if err := down("floor: runtime deletes pause", func() error { return f.delete(pauseID) }); err != nil {
+		return err
+	}
+	if err := down("floor: CNI DEL", func() error { return f.cni.DelNetworkList(ctx, f.network, rt) }); err != nil {
+		return fmt.Errorf("floor: CNI DEL: %w", err)
+	}
+	s.add("floor: pod + container gone", gone)
 	return nil
 }
 
@@ -166,8 +198,12 @@ func (f *floor) run(ctx context.Context, id, bundle string) error {
 	return nil
 }
 
-func (f *floor) delete(id string) {
-	exec.Command(f.runc, "--root", f.runcState, "delete", "--force", id).Run()
+// delete kills and deletes the container, as one runtime call.
+func (f *floor) delete(id string) error {
+	if out, err := exec.Command(f.runc, "--root", f.runcState, "delete", "--force", id).CombinedOutput(); err != nil {
+		return fmt.Errorf("floor: runc delete %s: %v: %s", id, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // pinNetNS creates a network namespace, bind-mounts it at path and brings

@@ -103,6 +103,7 @@ func (c *cri) ready(ctx context.Context, s *samples) (pod, error) {
 // when a pod is deleted (no grace period: sleep ignores SIGTERM), and
 // records each step.
 func (c *cri) teardown(ctx context.Context, p pod, s *samples) error {
+	start := time.Now()
 	if p.container != "" {
 		if err := s.timed("StopContainer", func() error {
 			_, err := c.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: p.container, Timeout: 0})
@@ -123,10 +124,14 @@ func (c *cri) teardown(ctx context.Context, p pod, s *samples) error {
 	}); err != nil {
 		return fmt.Errorf("StopPodSandbox: %w", err)
 	}
-	return s.timed("RemovePodSandbox", func() error {
+	if err := s.timed("RemovePodSandbox", func() error {
 		_, err := c.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.id})
 		return err
-	})
+	}); err != nil {
+		return err
+	}
+	s.add("pod + container gone", time.Since(start))
+	return nil
 }
 
 // Parallel is one run of many pods made and removed at once.

@@ -48,7 +48,10 @@ type Report struct {
 	// ReadyOverFloor is the p50 of pod + container ready through the CRI
 	// over the floor's.
 	ReadyOverFloor float64 `json:"ready_over_floor,omitempty"`
-	DaemonRSSMiB   float64 `json:"daemon_rss_idle_mib,omitempty"`
+	// GoneOverFloor is the same for the way down: stop and remove of the
+	// container and the pod over the runtime's deletes and CNI DEL.
+	GoneOverFloor float64 `json:"gone_over_floor,omitempty"`
+	DaemonRSSMiB  float64 `json:"daemon_rss_idle_mib,omitempty"`
 }
 
 type options struct {
@@ -205,6 +208,7 @@ func run(o options) error {
 		rep.Scale = &s
 	}
 	rep.ReadyOverFloor = ratio(rep.Sequential, rep.Floor, "pod + container ready", "floor: pod + container ready")
+	rep.GoneOverFloor = ratio(rep.Sequential, rep.Floor, "pod + container gone", "floor: pod + container gone")
 
 	printReport(os.Stdout, &rep)
 	data, err := json.MarshalIndent(rep, "", "  ")

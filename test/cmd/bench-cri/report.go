@@ -25,7 +25,13 @@ func printReport(out io.Writer, r *Report) {
 	latencies("floor (direct)", r.Floor)
 	latencies("one at a time (CRI)", r.Sequential)
 	if r.ReadyOverFloor > 0 {
-		fmt.Fprintf(w, "ready over floor (p50)\t%.2f\t\t\t\t\n\t\t\t\t\t\n", r.ReadyOverFloor)
+		fmt.Fprintf(w, "ready over floor (p50)\t%.2f\t\t\t\t\n", r.ReadyOverFloor)
+	}
+	if r.GoneOverFloor > 0 {
+		fmt.Fprintf(w, "gone over floor (p50)\t%.2f\t\t\t\t\n", r.GoneOverFloor)
+	}
+	if r.ReadyOverFloor > 0 || r.GoneOverFloor > 0 {
+		fmt.Fprintln(w, "\t\t\t\t\t")
 	}
 	for _, p := range r.Parallel {
 		fmt.Fprintf(w, "%d at once: all ready\t%.0f ms\t%.1f pods/s\tall gone\t%.0f ms\t\n", p.Pods, p.AllReadyMS, p.PodsPerSecond, p.AllGoneMS)

@@ -1,0 +1,160 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/conmon"
+	"github.com/berth-dev/berth/oci"
+)
+
+// loggingRuntimes are the runtimes of a handler "runc" that appends each
+// call's arguments to dir/calls; its start waits for dir/go when gated.
+func loggingRuntimes(t *testing.T, dir string, gated bool) *oci.Runtimes {
+	t.Helper()
+	gate := ""
+	if gated {
+		gate = fmt.Sprintf("case \"$*\" in *start*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", dir, dir)
+	}
+	script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %s/calls\n%s", dir, gate)
+	runtime := filepath.Join(dir, "runtime")
+	if err := os.WriteFile(runtime, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: runtime}}, "runc")
+}
+
+// runtimeDeletes counts the deletes of id the logging runtime was asked for.
+func runtimeDeletes(t *testing.T, dir, id string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "calls"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); slices.Contains(f, "delete") && f[len(f)-1] == id {
+			n++
+		}
+	}
+	return n
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+	}
+}
+
+func releaseManager(t *testing.T, dir string, gated bool) *Manager {
+	t.Helper()
+	m := testManager(t, dir, Options{
+		Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"),
+		Runtimes: loggingRuntimes(t, dir, gated),
+		Monitor:  &conmon.Monitor{ExitDir: filepath.Join(dir, "exits"), SocketDir: filepath.Join(dir, "attach")},
+	})
+	if err := os.MkdirAll(m.opts.Monitor.ExitDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// writeExit is conmon writing the exit file of a container whose process
+// it reaped.
+func writeExit(t *testing.T, m *Manager, id string, code int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(m.opts.Monitor.ExitDir, id), fmt.Appendf(nil, "%d", code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An exited container is deleted from its runtime as soon as its exit is
+// seen, and the record says so, saved: RemoveContainer does not run the
+// runtime's delete a second time.
+func TestExitedContainerIsReleasedFromTheRuntime(t *testing.T) {
+	dir := t.TempDir()
+	m := releaseManager(t, dir, false)
+	const id = "ctr1abcdef"
+	rec := Record{ID: id, Name: "k8s_app", Handler: "runc", State: Running, Complete: true,
+		Bundle: filepath.Join(m.bundlesDir(), id), Dir: filepath.Join(m.dirsDir(), id)}
+	c := &Container{rec: rec}
+	m.containers[id] = c
+
+	writeExit(t, m, id, 3)
+	m.refreshWith(c, func(*Record) bool { return false })
+	if st := c.Snapshot(); st.State != Exited || st.ExitCode != 3 {
+		t.Fatalf("after the exit file: state %s code %d, want exited 3", st.State, st.ExitCode)
+	}
+	eventually(t, "the record says the runtime deleted it", func() bool { return c.Snapshot().RuntimeDeleted })
+	if n := runtimeDeletes(t, dir, id); n != 1 {
+		t.Errorf("%d runtime deletes after the exit, want 1", n)
+	}
+	var saved Record
+	if err := m.opts.DB.ForEach(Bucket, func(key string, data []byte) error {
+		if key != id {
+			return nil
+		}
+		return json.Unmarshal(data, &saved)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !saved.RuntimeDeleted {
+		t.Error("the saved record does not say the runtime deleted the container: a restart would delete it again")
+	}
+
+	if err := m.Remove(context.Background(), id); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if n := runtimeDeletes(t, dir, id); n != 1 {
+		t.Errorf("%d runtime deletes after RemoveContainer, want still 1", n)
+	}
+}
+
+// An exit seen while the runtime's start is still at work (a process that
+// ends at once) must not delete the container under that start: the
+// delete waits for Start to return.
+func TestExitDuringStartIsReleasedAfterTheStart(t *testing.T) {
+	dir := t.TempDir()
+	m := releaseManager(t, dir, true)
+	const id = "ctr1abcdef"
+	c := &Container{rec: runningRecord(t, id, Created, dir)}
+	m.containers[id] = c
+
+	started := make(chan error, 1)
+	go func() { started <- m.Start(context.Background(), id) }()
+	eventually(t, "the runtime's start begins", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "entered"))
+		return err == nil
+	})
+	writeExit(t, m, id, 0)
+	m.refreshWith(c, func(*Record) bool { return false })
+	if st := c.Snapshot().State; st != Exited {
+		t.Fatalf("state %s after the exit file, want exited", st)
+	}
+	time.Sleep(50 * time.Millisecond) // a delete begun now would be logged by then
+	if n := runtimeDeletes(t, dir, id); n != 0 {
+		t.Fatalf("%d runtime deletes while the start was at work, want 0", n)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-started; err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	eventually(t, "the runtime delete after the start", func() bool { return c.Snapshot().RuntimeDeleted })
+	if n := runtimeDeletes(t, dir, id); n != 1 {
+		t.Errorf("%d runtime deletes, want 1", n)
+	}
+}
