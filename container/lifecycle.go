@@ -202,6 +202,10 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 // is fine, and Stop always ends: a container whose process or monitor is
 // already gone is marked exited. An unknown container is not an error
 // (kubelet may stop one that is already removed).
+//
+// It returns once the runtime's delete that follows the exit has ended,
+// as containerd's does: the container's cgroup is gone, and the
+// RemoveContainer that follows has only files to remove.
 func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
 	if errors.Is(err, ErrNotFound) {
@@ -214,7 +218,10 @@ func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) er
 		return nil // removed while this call waited
 	}
 	defer c.op.Unlock()
-	return m.stop(ctx, c, timeout)
+	if err := m.stop(ctx, c, timeout); err != nil {
+		return err
+	}
+	return m.awaitRelease(ctx, c)
 }
 
 func (m *Manager) stop(ctx context.Context, c *Container, timeout time.Duration) error {

@@ -45,9 +45,12 @@ func (m *Manager) releaseAfterExit(c *Container) {
 	})
 }
 
-// awaitRelease waits for the delete releaseAfterExit began, if any, so
-// that no second delete runs alongside it.
+// awaitRelease waits for the runtime's delete of an exited container:
+// the one releaseAfterExit began, or one it begins now (the exit may have
+// been seen by a watch that has not begun it yet), so that no second
+// delete runs alongside it.
 func (m *Manager) awaitRelease(ctx context.Context, c *Container) error {
+	m.releaseAfterExit(c)
 	c.mu.RLock()
 	done := c.released
 	c.mu.RUnlock()

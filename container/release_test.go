@@ -17,12 +17,13 @@ import (
 )
 
 // loggingRuntimes are the runtimes of a handler "runc" that appends each
-// call's arguments to dir/calls; its start waits for dir/go when gated.
-func loggingRuntimes(t *testing.T, dir string, gated bool) *oci.Runtimes {
+// call's arguments to dir/calls; its command gated (start, delete), if
+// not "", touches dir/entered and waits for dir/go.
+func loggingRuntimes(t *testing.T, dir, gated string) *oci.Runtimes {
 	t.Helper()
 	gate := ""
-	if gated {
-		gate = fmt.Sprintf("case \"$*\" in *start*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", dir, dir)
+	if gated != "" {
+		gate = fmt.Sprintf("case \"$*\" in *\" %s \"*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", gated, dir, dir)
 	}
 	script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %s/calls\n%s", dir, gate)
 	runtime := filepath.Join(dir, "runtime")
@@ -58,7 +59,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func releaseManager(t *testing.T, dir string, gated bool) *Manager {
+func releaseManager(t *testing.T, dir, gated string) *Manager {
 	t.Helper()
 	m := testManager(t, dir, Options{
 		Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"),
@@ -85,7 +86,7 @@ func writeExit(t *testing.T, m *Manager, id string, code int) {
 // runtime's delete a second time.
 func TestExitedContainerIsReleasedFromTheRuntime(t *testing.T) {
 	dir := t.TempDir()
-	m := releaseManager(t, dir, false)
+	m := releaseManager(t, dir, "")
 	const id = "ctr1abcdef"
 	rec := Record{ID: id, Name: "k8s_app", Handler: "runc", State: Running, Complete: true,
 		Bundle: filepath.Join(m.bundlesDir(), id), Dir: filepath.Join(m.dirsDir(), id)}
@@ -127,7 +128,7 @@ func TestExitedContainerIsReleasedFromTheRuntime(t *testing.T) {
 // delete waits for Start to return.
 func TestExitDuringStartIsReleasedAfterTheStart(t *testing.T) {
 	dir := t.TempDir()
-	m := releaseManager(t, dir, true)
+	m := releaseManager(t, dir, "start")
 	const id = "ctr1abcdef"
 	c := &Container{rec: runningRecord(t, id, Created, dir)}
 	m.containers[id] = c
@@ -156,5 +157,41 @@ func TestExitDuringStartIsReleasedAfterTheStart(t *testing.T) {
 	eventually(t, "the runtime delete after the start", func() bool { return c.Snapshot().RuntimeDeleted })
 	if n := runtimeDeletes(t, dir, id); n != 1 {
 		t.Errorf("%d runtime deletes, want 1", n)
+	}
+}
+
+// StopContainer returns once the runtime's delete after the exit has
+// ended, as containerd's does: the container's cgroup is gone by then.
+func TestStopWaitsForTheRuntimeDelete(t *testing.T) {
+	dir := t.TempDir()
+	m := releaseManager(t, dir, "delete")
+	// A failure must not leave the delete waiting forever.
+	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
+	const id = "ctr1abcdef"
+	rec := Record{ID: id, Name: "k8s_app", Handler: "runc", State: Running, Complete: true,
+		Bundle: filepath.Join(m.bundlesDir(), id), Dir: filepath.Join(m.dirsDir(), id)}
+	c := &Container{rec: rec}
+	m.containers[id] = c
+	writeExit(t, m, id, 0) // its process and monitor are gone
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- m.Stop(context.Background(), id, time.Second) }()
+	eventually(t, "the runtime's delete begins", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "entered"))
+		return err == nil
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) while the runtime's delete was at work", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if !c.Snapshot().RuntimeDeleted {
+		t.Error("Stop returned before the record said the runtime deleted the container")
 	}
 }

@@ -68,7 +68,7 @@ func setUp(o options) (_ *env, err error) {
 		return nil, err
 	}
 	images = append(images, registry.Image{Refs: []string{pullImageRef}, Image: e.pullImage, Why: "bench-cri's pull rate"})
-	if e.registry, err = registry.Start("127.0.0.1:0", images); err != nil {
+	if e.registry, err = registry.Start(o.registry, images); err != nil {
 		return nil, err
 	}
 

@@ -56,15 +56,18 @@ type Report struct {
 
 type options struct {
 	berth, endpoint, restartCommand, handler string
-	pid                                      int
-	runc, pause, busyboxRoot, cniConfDir     string
-	pluginDirs                               string
-	berthArgs                                string
-	n, pullRuns, scale, queryRounds          int
-	parallel                                 []int
-	skip                                     []string
-	out                                      string
-	keep                                     bool
+	// registry is the test registry's host:port: a runtime already
+	// running must be told it beforehand (plain HTTP, its pause image).
+	registry                             string
+	pid                                  int
+	runc, pause, busyboxRoot, cniConfDir string
+	pluginDirs                           string
+	berthArgs                            string
+	n, pullRuns, scale, queryRounds      int
+	parallel                             []int
+	skip                                 []string
+	out                                  string
+	keep                                 bool
 }
 
 func parseFlags() (options, error) {
@@ -73,6 +76,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.berth, "berth", "", "start a private berth from this binary (own state dirs, socket and CNI network 10.128.0.0/16)")
 	flag.StringVar(&o.berthArgs, "berth-args", "", "with -berth: more arguments for it, space-separated (e.g. \"--pprof-address 127.0.0.1:6060\")")
 	flag.StringVar(&o.endpoint, "endpoint", "", "the CRI socket of a runtime already running (unix:///...)")
+	flag.StringVar(&o.registry, "registry-address", "127.0.0.1:0", "host:port the test registry serves on (fixed, so that a runtime already running can be configured to pull from it over plain HTTP)")
 	flag.IntVar(&o.pid, "pid", 0, "with -endpoint: the runtime daemon's pid, for its RSS and the restart")
 	flag.StringVar(&o.restartCommand, "restart-command", "", "with -endpoint and -pid: shell command that starts the daemon again after the bench kills it with SIGKILL")
 	flag.StringVar(&o.handler, "runtime-handler", "", "RuntimeClass handler of the pods (default: the runtime's default)")
