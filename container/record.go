@@ -185,6 +185,9 @@ type Container struct {
 // ID returns the container ID.
 func (c *Container) ID() string { return c.rec.ID } // never changes
 
+// createdAt returns when the container was created.
+func (c *Container) createdAt() time.Time { return c.rec.CreatedAt } // never changes
+
 // Snapshot returns a copy of the record.
 func (c *Container) Snapshot() Record {
 	c.mu.RLock()

@@ -222,6 +222,9 @@ func (s *Sandbox) unwatchPause() {
 // ID returns the sandbox ID.
 func (s *Sandbox) ID() string { return s.rec.ID } // never changes
 
+// createdAt returns when the sandbox was created.
+func (s *Sandbox) createdAt() time.Time { return s.rec.CreatedAt } // never changes
+
 func (s *Sandbox) update(fn func(r *Record)) Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -17,8 +16,7 @@ func (s *Server) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSand
 }
 
 func (s *Server) listSandboxes(f *runtimeapi.PodSandboxFilter) []*runtimeapi.PodSandbox {
-	recs := s.sandboxes.List()
-	sort.Slice(recs, func(i, j int) bool { return recs[i].CreatedAt.Before(recs[j].CreatedAt) })
+	recs := s.sandboxes.List() // oldest first
 	out := []*runtimeapi.PodSandbox{}
 	for i := range recs {
 		rec := &recs[i]

@@ -25,7 +25,7 @@ type PodSandboxManager interface {
 	Stop(ctx context.Context, id string) error
 	Remove(ctx context.Context, id string) error
 	Status(id string) (sandbox.Record, error)
-	List() []sandbox.Record
+	List() []sandbox.Record // oldest first
 	UpdateResources(id string, res spec.Resources) error
 	Stats(id string) (sandbox.Record, sandbox.Stats, error)
 	StatsOf(rec *sandbox.Record) sandbox.Stats
@@ -40,7 +40,7 @@ type ContainerManager interface {
 	Remove(ctx context.Context, id string) error
 	Status(id string) (container.Record, error)
 	Running(id string) (container.Record, error)
-	List() []container.Record
+	List() []container.Record // oldest first
 	OfPod(sandboxID string) []container.Record
 	Startup(id string) (trace.Steps, error)
 	Stats(id string) (container.Record, container.Stats, error)

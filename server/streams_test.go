@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,11 +32,13 @@ func (s *sent[T]) Send(m *T) error {
 	return nil
 }
 
+// List is oldest first, as the manager's.
 func (f *fakeSandboxes) List() []sandbox.Record {
 	out := make([]sandbox.Record, 0, len(f.records))
 	for _, r := range f.records {
 		out = append(out, r)
 	}
+	slices.SortFunc(out, func(a, b sandbox.Record) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out
 }
 
