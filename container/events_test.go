@@ -23,7 +23,7 @@ func TestEventsOfAContainerThatExitsDuringItsStart(t *testing.T) {
 	}
 	broker := events.NewBroker(100, nil)
 	sub := broker.Subscribe()
-	m := testManager(t, dir, Options{Runtimes: gatedStartRuntimes(t, dir), Monitor: &conmon.Monitor{ExitDir: exits}, Events: broker})
+	m := testManager(t, dir, Options{Runtimes: loggingRuntimes(t, dir, "start"), Monitor: &conmon.Monitor{ExitDir: exits}, Events: broker})
 	const id = "ctr1abcdef"
 	c := &Container{rec: runningRecord(t, id, Created, dir)}
 	m.containers[id] = c

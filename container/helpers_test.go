@@ -46,12 +46,17 @@ func testManager(t *testing.T, dir string, opts Options) *Manager {
 	return m
 }
 
-// gatedStartRuntimes are the runtimes of a handler "runc" whose start
-// touches dir/entered, then waits for dir/go.
-func gatedStartRuntimes(t *testing.T, dir string) *oci.Runtimes {
+// loggingRuntimes are the runtimes of a handler "runc" that appends each
+// call's arguments to dir/calls; its command gated (start, delete), if
+// not "", touches dir/entered and waits for dir/go.
+func loggingRuntimes(t *testing.T, dir, gated string) *oci.Runtimes {
 	t.Helper()
+	gate := ""
+	if gated != "" {
+		gate = fmt.Sprintf("case \"$*\" in *\" %s \"*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", gated, dir, dir)
+	}
+	script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %s/calls\n%s", dir, gate)
 	runtime := filepath.Join(dir, "runtime")
-	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *start*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", dir, dir)
 	if err := os.WriteFile(runtime, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

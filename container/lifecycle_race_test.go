@@ -63,7 +63,7 @@ func TestRefreshRacingRemoveDoesNotBringTheContainerBack(t *testing.T) {
 func TestStartOutlivesItsCaller(t *testing.T) {
 	dir := t.TempDir()
 	m := testManager(t, dir, Options{
-		Runtimes: gatedStartRuntimes(t, dir),
+		Runtimes: loggingRuntimes(t, dir, "start"),
 		Monitor:  &conmon.Monitor{ExitDir: filepath.Join(dir, "exits")},
 	})
 	const id = "ctr1abcdef"

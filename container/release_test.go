@@ -11,27 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/conmon"
-	"github.com/berth-dev/berth/oci"
 )
-
-// loggingRuntimes are the runtimes of a handler "runc" that appends each
-// call's arguments to dir/calls; its command gated (start, delete), if
-// not "", touches dir/entered and waits for dir/go.
-func loggingRuntimes(t *testing.T, dir, gated string) *oci.Runtimes {
-	t.Helper()
-	gate := ""
-	if gated != "" {
-		gate = fmt.Sprintf("case \"$*\" in *\" %s \"*) touch %s/entered; while [ ! -e %s/go ]; do sleep 0.01; done;; esac\n", gated, dir, dir)
-	}
-	script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %s/calls\n%s", dir, gate)
-	runtime := filepath.Join(dir, "runtime")
-	if err := os.WriteFile(runtime, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return oci.NewRuntimes(map[string]config.RuntimeHandler{"runc": {Path: runtime}}, "runc")
-}
 
 // runtimeDeletes counts the deletes of id the logging runtime was asked for.
 func runtimeDeletes(t *testing.T, dir, id string) int {
