@@ -79,7 +79,12 @@ func TestExitedContainerIsReleasedFromTheRuntime(t *testing.T) {
 	if st := c.Snapshot(); st.State != Exited || st.ExitCode != 3 {
 		t.Fatalf("after the exit file: state %s code %d, want exited 3", st.State, st.ExitCode)
 	}
-	eventually(t, "the record says the runtime deleted it", func() bool { return c.Snapshot().RuntimeDeleted })
+	// The background release sets the flag before it saves the record:
+	// wait for all of it, not for the flag.
+	m.releases.Wait()
+	if !c.Snapshot().RuntimeDeleted {
+		t.Fatal("the record does not say the runtime deleted the container after its release")
+	}
 	if n := runtimeDeletes(t, dir, id); n != 1 {
 		t.Errorf("%d runtime deletes after the exit, want 1", n)
 	}
