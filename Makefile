@@ -132,11 +132,12 @@ bench: build
 
 # The side-by-side CRI bench (test/cmd/bench-cri): a private berth on its
 # default config beside the floor (netns, CNI ADD, runc run of pause and
-# container, done directly), a table on stdout and $(BIN)/bench-cri.json.
+# container, done directly), and the same pods again through crictl, a
+# table on stdout and $(BIN)/bench-cri.json.
 # Another runtime: $(BIN)/bench-cri -endpoint unix:///... -pid PID.
-bench-cri: deps build
+bench-cri: deps build tools
 	$(GO) build -o $(BIN)/bench-cri ./test/cmd/bench-cri
-	$(BIN)/bench-cri -berth $(BIN)/berth -out $(BIN)/bench-cri.json $(BENCH_CRI_ARGS)
+	$(BIN)/bench-cri -berth $(BIN)/berth -crictl $(BIN)/crictl -out $(BIN)/bench-cri.json $(BENCH_CRI_ARGS)
 
 lint:
 	$(GO) vet ./...

@@ -52,6 +52,21 @@ func (c *cri) podConfig() (*runtimeapi.PodSandboxConfig, error) {
 	}, nil
 }
 
+// containerConfig is the one container of every bench pod.
+func (c *cri) containerConfig() *runtimeapi.ContainerConfig {
+	return &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "sleep"},
+		Image:    &runtimeapi.ImageSpec{Image: c.image},
+		Command:  []string{"sleep", "3600"},
+		LogPath:  "sleep/0.log",
+		Linux: &runtimeapi.LinuxContainerConfig{
+			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
+			},
+		},
+	}
+}
+
 // ready runs a pod and its container, as kubelet does for a new pod, and
 // records each step.
 func (c *cri) ready(ctx context.Context, s *samples) (pod, error) {
@@ -69,17 +84,7 @@ func (c *cri) ready(ctx context.Context, s *samples) (pod, error) {
 	if err != nil {
 		return p, fmt.Errorf("RunPodSandbox: %w", err)
 	}
-	cfg := &runtimeapi.ContainerConfig{
-		Metadata: &runtimeapi.ContainerMetadata{Name: "sleep"},
-		Image:    &runtimeapi.ImageSpec{Image: c.image},
-		Command:  []string{"sleep", "3600"},
-		LogPath:  "sleep/0.log",
-		Linux: &runtimeapi.LinuxContainerConfig{
-			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
-			},
-		},
-	}
+	cfg := c.containerConfig()
 	err = s.timed("CreateContainer", func() error {
 		resp, err := c.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: cfg, SandboxConfig: p.cfg})
 		p.container = resp.GetContainerId()

@@ -40,11 +40,13 @@ type Report struct {
 	CPUs     int       `json:"cpus"`
 	// Floor is the direct way (netns, CNI, the OCI runtime); Sequential
 	// one pod at a time through the CRI.
-	Floor      []Latency  `json:"floor"`
-	Sequential []Latency  `json:"sequential"`
-	Parallel   []Parallel `json:"parallel"`
-	Pull       *Pull      `json:"pull,omitempty"`
-	Scale      *Scale     `json:"scale,omitempty"`
+	Floor      []Latency `json:"floor"`
+	Sequential []Latency `json:"sequential"`
+	// Crictl is one pod at a time through crictl, a process per step.
+	Crictl   []Latency  `json:"crictl,omitempty"`
+	Parallel []Parallel `json:"parallel"`
+	Pull     *Pull      `json:"pull,omitempty"`
+	Scale    *Scale     `json:"scale,omitempty"`
 	// ReadyOverFloor is the p50 of pod + container ready through the CRI
 	// over the floor's.
 	ReadyOverFloor float64 `json:"ready_over_floor,omitempty"`
@@ -67,6 +69,7 @@ type options struct {
 	parallel                             []int
 	skip                                 []string
 	out                                  string
+	crictl                               string
 	keep                                 bool
 }
 
@@ -91,6 +94,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.queryRounds, "query-rounds", 200, "rounds of the four queries with the scale phase's pods")
 	flag.IntVar(&o.pullRuns, "pull-runs", 3, "pulls of the random image")
 	flag.StringVar(&skip, "skip", "", "phases left out, comma-separated: floor, sequential, parallel, pull, scale")
+	flag.StringVar(&o.crictl, "crictl", "", "also make -n pods one at a time through this crictl binary (runp, create, start; stop, rm, stopp, rmp), a process per step")
 	flag.StringVar(&o.out, "out", "bench-cri.json", "where the JSON report goes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch dir (berth's log and state)")
 	flag.Parse()
@@ -183,6 +187,21 @@ func run(o options) error {
 			}
 		}
 		rep.Sequential = s.summary("")
+	}
+	if o.crictl != "" {
+		progress("crictl: %d pods, one at a time", o.n)
+		dir, err := os.MkdirTemp(env.work, "crictl.")
+		if err != nil {
+			return err
+		}
+		r := &crictlRun{c: c, binary: o.crictl, endpoint: env.endpoint, dir: dir}
+		s := newSamples()
+		for range o.n {
+			if err := r.sample(ctx, s); err != nil {
+				return err
+			}
+		}
+		rep.Crictl = s.summary("")
 	}
 	if !skip("parallel") {
 		for _, n := range o.parallel {

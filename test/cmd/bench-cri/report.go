@@ -24,6 +24,7 @@ func printReport(out io.Writer, r *Report) {
 	}
 	latencies("floor (direct)", r.Floor)
 	latencies("one at a time (CRI)", r.Sequential)
+	latencies("one at a time (crictl)", r.Crictl)
 	if r.ReadyOverFloor > 0 {
 		fmt.Fprintf(w, "ready over floor (p50)\t%.2f\t\t\t\t\n", r.ReadyOverFloor)
 	}
