@@ -175,13 +175,31 @@ func (s *Server) config() *config.Config {
 	return s.cfg
 }
 
-// Serve answers CRI calls on l until Shutdown.
-func (s *Server) Serve(l net.Listener) error {
+// Serve answers CRI calls on l until Shutdown. serving, if not nil, is
+// called once the gRPC server has begun accepting on l (systemd's
+// readiness): a client that connects from then on is answered.
+func (s *Server) Serve(l net.Listener, serving func()) error {
 	logrus.WithField("socket", l.Addr().String()).Info("serving CRI")
 	if s.watchRestored != nil {
 		s.watchRestored()
 	}
+	if serving != nil {
+		l = &acceptingListener{Listener: l, first: serving}
+	}
 	return s.grpc.Serve(l)
+}
+
+// acceptingListener calls first when the server first waits for a
+// connection: its accept loop is running.
+type acceptingListener struct {
+	net.Listener
+	once  sync.Once
+	first func()
+}
+
+func (l *acceptingListener) Accept() (net.Conn, error) {
+	l.once.Do(l.first)
+	return l.Listener.Accept()
 }
 
 // Shutdown stops accepting calls and lets the ones in flight finish, for at

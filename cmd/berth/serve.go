@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
@@ -87,7 +88,7 @@ func serve(c *cli.Context) error {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	go func() { served <- srv.Serve(l, func() { notifySystemd(daemon.SdNotifyReady) }) }()
 	logrus.WithFields(logrus.Fields{"version": version.Version(), "root": cfg.Root, "runroot": cfg.RunRoot}).Info("berth started")
 
 	for {
@@ -96,10 +97,13 @@ func serve(c *cli.Context) error {
 			return fmt.Errorf("serve: %w", err)
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
+				notifySystemd(reloadingState())
 				reload(c, srv)
+				notifySystemd(daemon.SdNotifyReady)
 				continue
 			}
 			logrus.WithField("signal", sig.String()).Info("shutting down; containers keep running")
+			notifySystemd(daemon.SdNotifyStopping)
 			srv.Shutdown(context.Background(), shutdownGrace)
 			if metrics != nil {
 				metrics.Close()

@@ -344,3 +344,57 @@ func TestSIGHUPReloadsRegistriesAndCNI(t *testing.T) {
 	}
 	removePod(t, b, resp.GetPodSandboxId())
 }
+
+// notifySocket is a fake systemd notify socket: the datagrams berth sends
+// to $NOTIFY_SOCKET, one state message each.
+func notifySocket(t *testing.T) (path string, next func(what string) string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return path, func(what string) string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification while waiting for %s: %v", what, err)
+		}
+		return string(buf[:n])
+	}
+}
+
+// Under systemd (Type=notify) berth says READY=1 once its CRI socket
+// serves, RELOADING=1 then READY=1 around a SIGHUP, and STOPPING=1 on
+// SIGTERM.
+func TestSystemdNotifications(t *testing.T) {
+	sock, next := notifySocket(t)
+	b := harness.Start(t, harness.Options{Env: []string{"NOTIFY_SOCKET=" + sock}})
+	if got := next("READY=1"); got != "READY=1" {
+		t.Fatalf("first notification %q, want READY=1", got)
+	}
+	if err := b.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	got := next("RELOADING=1")
+	if !strings.HasPrefix(got, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Fatalf("on SIGHUP %q, want RELOADING=1 with MONOTONIC_USEC", got)
+	}
+	if got := next("READY=1 after the reload"); got != "READY=1" {
+		t.Fatalf("after the reload %q, want READY=1", got)
+	}
+	if _, err := b.Runtime().Version(ctx(t), &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatalf("after the reload: %v", err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.Stop() }()
+	if got := next("STOPPING=1"); got != "STOPPING=1" {
+		t.Fatalf("on SIGTERM %q, want STOPPING=1", got)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
