@@ -53,7 +53,7 @@ type Config struct {
 	CNI        CNIConfig                 `toml:"cni" reload:"true" doc:"Pod networking through CNI plugins."`
 	Pause      PauseConfig               `toml:"pause" doc:"The process that holds each pod's namespaces."`
 	Pod        PodConfig                 `toml:"pod" doc:"Per-pod resources berth sets up."`
-	Image      ImageConfig               `toml:"image" doc:"Image pulls."`
+	Image      ImageConfig               `toml:"image" reload:"true" doc:"Image pulls and the images kept."`
 	Tracing    TracingConfig             `toml:"tracing" doc:"OpenTelemetry traces of CRI calls, exported over OTLP/gRPC: one span per call, with a child span per step of a pod's or a container's start. Off by default."`
 	Registries map[string]RegistryConfig `toml:"registries" reload:"true" doc:"Per-registry settings, keyed by host[:port] (e.g. \"registry.k8s.io\"). A table in a drop-in file replaces the whole entry of that registry."`
 }
@@ -101,6 +101,9 @@ type PodConfig struct {
 // ImageConfig tunes image pulls.
 type ImageConfig struct {
 	PullProgressTimeout Duration `toml:"pull_progress_timeout" doc:"Cancel a pull when no byte arrives for this long (\"0s\" never cancels)."`
+	// PinnedImages are reported pinned, so kubelet's image garbage
+	// collection never removes them (CRI-O's pinned_images).
+	PinnedImages []string `toml:"pinned_images" doc:"Images kubelet's image garbage collection keeps (reported pinned): references (\"registry.k8s.io/pause:3.10\", normalized like a pull's) or name prefixes ending in \"*\" (\"registry.k8s.io/*\"). The pause image is always pinned."`
 }
 
 // TracingConfig configures OpenTelemetry tracing.
@@ -169,6 +172,6 @@ func Default() *Config {
 		Pause:   PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
 		Pod:     PodConfig{ShmSize: 64 << 20},
 		Tracing: TracingConfig{Endpoint: "127.0.0.1:4317"},
-		Image:   ImageConfig{PullProgressTimeout: Duration{time.Minute}},
+		Image:   ImageConfig{PullProgressTimeout: Duration{time.Minute}, PinnedImages: []string{}},
 	}
 }

@@ -93,6 +93,11 @@ func (c *Config) validate(src Sources) error {
 	if c.Image.PullProgressTimeout.Duration < 0 {
 		return fail("image.pull_progress_timeout", "must not be negative, got %s", c.Image.PullProgressTimeout.Duration)
 	}
+	for _, p := range c.Image.PinnedImages {
+		if prefix, glob := strings.CutSuffix(p, "*"); p == "" || (glob && prefix == "") || strings.Contains(prefix, "*") {
+			return fail("image.pinned_images", "%q is neither an image reference nor a name prefix ending in one \"*\"", p)
+		}
+	}
 	return c.validateRegistries(fail)
 }
 

@@ -22,7 +22,9 @@ func (p *Puller) watchProgress(parent context.Context) (context.Context, *progre
 	ctx, cancel := context.WithCancelCause(parent)
 	tr := &progress{}
 	tr.touch()
+	p.cfgMu.RLock()
 	limit := p.noProgress
+	p.cfgMu.RUnlock()
 	if limit <= 0 {
 		return ctx, tr, func() { cancel(nil) }
 	}

@@ -75,6 +75,14 @@ func (p *Puller) SetRegistries(r map[string]config.RegistryConfig) {
 	p.registries = r
 }
 
+// SetProgressTimeout replaces image.pull_progress_timeout (SIGHUP) for
+// the pulls that begin from now on.
+func (p *Puller) SetProgressTimeout(d time.Duration) {
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+	p.noProgress = d
+}
+
 // Pull fetches ref (unless an identical pull is already running, which it
 // joins) and returns the stored image.
 func (p *Puller) Pull(ctx context.Context, ref string, auth Auth) (*Image, error) {

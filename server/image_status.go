@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -40,8 +39,9 @@ func (s *Server) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusReq
 }
 
 // criImage is the CRI view of a stored image. The user comes from the
-// image's USER: a number is a uid, anything else a user name. The configured
-// pause image is pinned: kubelet's image garbage collection leaves it alone.
+// image's USER: a number is a uid, anything else a user name. Pinned
+// images (image.pinned_images, the pause image) are left alone by
+// kubelet's image garbage collection.
 func (s *Server) criImage(img *image.Image) *runtimeapi.Image {
 	out := &runtimeapi.Image{
 		Id:          img.ID,
@@ -49,7 +49,7 @@ func (s *Server) criImage(img *image.Image) *runtimeapi.Image {
 		RepoDigests: img.RepoDigests,
 		Size:        img.Size,
 		Spec:        &runtimeapi.ImageSpec{Image: img.ID},
-		Pinned:      img.Pinned || s.isPauseImage(img),
+		Pinned:      s.pinned(img),
 	}
 	var cfg v1.ConfigFile
 	if json.Unmarshal(img.Config, &cfg) == nil {
@@ -63,14 +63,3 @@ func (s *Server) criImage(img *image.Image) *runtimeapi.Image {
 	return out
 }
 
-func (s *Server) isPauseImage(img *image.Image) bool {
-	pause := s.config().Pause.Image
-	if pause == "" {
-		return false
-	}
-	ref, err := image.ParseReference(pause)
-	if err != nil {
-		return false
-	}
-	return slices.Contains(img.RepoTags, ref.TagRef()) || (ref.Digest != "" && slices.Contains(img.RepoDigests, ref.DigestRef(ref.Digest)))
-}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,7 @@ type Server struct {
 
 	cfgMu sync.RWMutex
 	cfg   *config.Config
+	pins  image.Pins // image.pinned_images and the pause image
 
 	db         *store.Store
 	host       *spec.Host
@@ -68,6 +70,10 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	}
 	host.AppArmor.Default = cfg.AppArmorProfile
 	if err := host.AppArmor.LoadDefault(spec.AppArmorParser()); err != nil {
+		return nil, err
+	}
+	pins, err := pinsOf(cfg)
+	if err != nil {
 		return nil, err
 	}
 	db, err := store.Open(filepath.Join(cfg.Root, "berth.db"))
@@ -129,6 +135,7 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	}
 	s := &Server{
 		cfg:        cfg,
+		pins:       pins,
 		db:         db,
 		host:       host,
 		runtimes:   runtimes,
@@ -251,13 +258,41 @@ func (s *Server) Reload(cur *config.Config) {
 			s.cni.Reload(cur.CNI)
 		case "registries":
 			s.puller.SetRegistries(cur.Registries)
+		case "image":
+			pins, err := pinsOf(cur)
+			if err != nil {
+				logrus.WithError(err).Error("SIGHUP: image not reloaded")
+				cur.Image = old.Image
+				continue
+			}
+			s.cfgMu.Lock()
+			s.pins = pins
+			s.cfgMu.Unlock()
+			s.puller.SetProgressTimeout(cur.Image.PullProgressTimeout.Duration)
 		}
 		logrus.WithField("key", ch.Key).Info("config reloaded")
 	}
 	// Only reloadable keys change in the configuration in force.
 	next := *old
-	next.LogLevel, next.CNI, next.Registries = cur.LogLevel, cur.CNI, cur.Registries
+	next.LogLevel, next.CNI, next.Registries, next.Image = cur.LogLevel, cur.CNI, cur.Registries, cur.Image
 	s.cfgMu.Lock()
 	s.cfg = &next
 	s.cfgMu.Unlock()
+}
+
+// pinsOf are the images cfg keeps from kubelet's garbage collection: the
+// pinned_images and kubelet's pod infra image.
+func pinsOf(cfg *config.Config) (image.Pins, error) {
+	patterns := cfg.Image.PinnedImages
+	if cfg.Pause.Image != "" {
+		patterns = append(slices.Clone(patterns), cfg.Pause.Image)
+	}
+	return image.ParsePins(patterns)
+}
+
+// pinned says whether kubelet's image garbage collection must keep img.
+func (s *Server) pinned(img *image.Image) bool {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return img.Pinned || s.pins.Match(img)
 }

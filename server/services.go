@@ -68,6 +68,7 @@ type ImageStore interface {
 type ImagePuller interface {
 	Pull(ctx context.Context, ref string, auth image.Auth) (*image.Image, error)
 	SetRegistries(r map[string]config.RegistryConfig)
+	SetProgressTimeout(d time.Duration)
 }
 
 // Network is the pod network (CNI) as the runtime status sees it.

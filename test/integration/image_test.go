@@ -3,9 +3,12 @@
 package integration
 
 import (
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -147,4 +150,59 @@ func TestConcurrentPullsThroughBerth(t *testing.T) {
 			t.Fatalf("concurrent pulls disagree: %v", ids)
 		}
 	}
+}
+
+// image.pinned_images are reported pinned, in ListImages and ImageStatus,
+// so kubelet's image garbage collection keeps them; a SIGHUP applies a new
+// list, and a bad one keeps the old.
+func TestPinnedImagesFollowTheConfig(t *testing.T) {
+	reg := harness.Registry(t)
+	const pinned = "[image]\npinned_images = [\"registry.k8s.io/e2e-test-images/*\"]\n"
+	b := harness.Start(t, harness.Options{Config: harness.MirrorConfig(reg) + pinned})
+	pullImage(t, b, busyboxImage)
+	pullImage(t, b, stopSignalImage)
+	want := func(when string, busybox, other bool) {
+		t.Helper()
+		if got := imageStatus(t, b, busyboxImage).GetPinned(); got != busybox {
+			t.Errorf("%s: %s pinned %v, want %v", when, busyboxImage, got, busybox)
+		}
+		if got := imageStatus(t, b, stopSignalImage).GetPinned(); got != other {
+			t.Errorf("%s: %s pinned %v, want %v", when, stopSignalImage, got, other)
+		}
+		list, err := b.Image().ListImages(ctx(t), &runtimeapi.ListImagesRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range list.GetImages() {
+			if img.GetPinned() != imageStatus(t, b, img.GetId()).GetPinned() {
+				t.Errorf("%s: ListImages and ImageStatus disagree on %v", when, img.GetRepoTags())
+			}
+		}
+	}
+	want("at start-up", true, false)
+
+	reload := func(from, to, logged string) {
+		t.Helper()
+		orig, err := os.ReadFile(b.ConfigFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := strings.Replace(string(orig), from, to, 1)
+		if changed == string(orig) {
+			t.Fatalf("the test could not rewrite the config:\n%s", orig)
+		}
+		if err := os.WriteFile(b.ConfigFile, []byte(changed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		if !b.WaitForLog(logged, 10*time.Second) {
+			t.Fatalf("%q not logged after SIGHUP:\n%s", logged, b.Logs())
+		}
+	}
+	reload(pinned, "[image]\npinned_images = [\"berth-test/stopsignal:1\", \"registry.k8s.io/berth-test/stopsignal:1\"]\n", "key=image")
+	want("after SIGHUP", false, true)
+	reload("\"berth-test/stopsignal:1\", ", "\"*\", ", "configuration not reloaded")
+	want("after a bad SIGHUP", false, true)
 }
