@@ -62,4 +62,3 @@ func (s *Server) criImage(img *image.Image) *runtimeapi.Image {
 	}
 	return out
 }
-
