@@ -103,6 +103,8 @@ type ImageConfig struct {
 	PullProgressTimeout Duration `toml:"pull_progress_timeout" doc:"Cancel a pull when no byte arrives for this long (\"0s\" never cancels)."`
 	// PinnedImages are reported pinned, so kubelet's image garbage
 	// collection never removes them (CRI-O's pinned_images).
+	// AuthFile is the node's credentials, for pods without pull secrets.
+	AuthFile     string   `toml:"auth_file" doc:"Registry credentials used when kubelet sends none, in docker's config.json format ({\"auths\": {\"host[:port]\": {\"auth\": \"<base64 user:password>\"}}}); empty for none. Read at start-up and on every SIGHUP; one that does not load stops the start (and on SIGHUP keeps the old)."`
 	PinnedImages []string `toml:"pinned_images" doc:"Images kubelet's image garbage collection keeps (reported pinned): references (\"registry.k8s.io/pause:3.10\", normalized like a pull's) or name prefixes ending in \"*\" (\"registry.k8s.io/*\"). The pause image is always pinned."`
 }
 

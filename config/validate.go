@@ -93,6 +93,9 @@ func (c *Config) validate(src Sources) error {
 	if c.Image.PullProgressTimeout.Duration < 0 {
 		return fail("image.pull_progress_timeout", "must not be negative, got %s", c.Image.PullProgressTimeout.Duration)
 	}
+	if c.Image.AuthFile != "" && !filepath.IsAbs(c.Image.AuthFile) {
+		return fail("image.auth_file", "must be an absolute path, got %q", c.Image.AuthFile)
+	}
 	for _, p := range c.Image.PinnedImages {
 		if prefix, glob := strings.CutSuffix(p, "*"); p == "" || (glob && prefix == "") || strings.Contains(prefix, "*") {
 			return fail("image.pinned_images", "%q is neither an image reference nor a name prefix ending in one \"*\"", p)

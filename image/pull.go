@@ -49,6 +49,7 @@ type Puller struct {
 	cfgMu      sync.RWMutex
 	registries map[string]config.RegistryConfig
 	noProgress time.Duration
+	authFile   *AuthFile // nil: none configured
 
 	mu       sync.Mutex
 	inflight map[string]*pull
@@ -81,6 +82,14 @@ func (p *Puller) SetProgressTimeout(d time.Duration) {
 	p.cfgMu.Lock()
 	defer p.cfgMu.Unlock()
 	p.noProgress = d
+}
+
+// SetAuthFile replaces the node's credentials (image.auth_file; nil for
+// none), for the pulls that begin from now on.
+func (p *Puller) SetAuthFile(a *AuthFile) {
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+	p.authFile = a
 }
 
 // Pull fetches ref (unless an identical pull is already running, which it
@@ -197,6 +206,12 @@ func (p *Puller) fetchFrom(ctx context.Context, r Reference, loc location, auth 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if loc.insecure {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
+	}
+	if auth == (Auth{}) {
+		// No pull secret: the node's own credentials for this location.
+		p.cfgMu.RLock()
+		auth, _ = p.authFile.For(loc.host)
+		p.cfgMu.RUnlock()
 	}
 	var authenticator authn.Authenticator = authn.Anonymous
 	if auth != (Auth{}) {

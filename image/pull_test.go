@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -487,5 +488,46 @@ func TestBoundedBody(t *testing.T) {
 	ok := &boundedBody{ReadCloser: io.NopCloser(strings.NewReader("small")), left: 40}
 	if data, err := io.ReadAll(ok); err != nil || string(data) != "small" {
 		t.Fatalf("under the bound: %q, %v", data, err)
+	}
+}
+
+// The node's auth file is used when the pull carries no credentials, for
+// the location pulled from; credentials kubelet sends win over it.
+func TestPullWithTheNodesAuthFile(t *testing.T) {
+	reg := newTestRegistry(t, basicAuth("alice", "s3cret"))
+	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
+	ref, _ := name.ParseReference(reg.host()+"/private:1", name.Insecure)
+	if err := remote.Write(ref, img, remote.WithAuth(&staticAuth{"alice", "s3cret"})); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "auth.json")
+	creds := base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	if err := os.WriteFile(path, fmt.Appendf(nil, `{"auths": {%q: {"auth": %q}}}`, reg.host(), creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	af, err := LoadAuthFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := newPuller(t, nil)
+	if _, err := p.Pull(context.Background(), reg.host()+"/private:1", Auth{}); !isUnauthorized(err) {
+		t.Fatalf("pull without credentials nor auth file: %v; want the registry's 401", err)
+	}
+	p.SetAuthFile(af)
+	if _, err := p.Pull(context.Background(), reg.host()+"/private:1", Auth{Username: "alice", Password: "wrong"}); !isUnauthorized(err) {
+		t.Fatalf("pull with wrong credentials of its own: %v; want the registry's 401, not the auth file's", err)
+	}
+	mustPull(t, p, reg.host()+"/private:1", Auth{})
+
+	for name, body := range map[string]string{"not JSON": "{", "no file": ""} {
+		bad := filepath.Join(t.TempDir(), "auth.json")
+		if body != "" {
+			if err := os.WriteFile(bad, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := LoadAuthFile(bad); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
 	}
 }

@@ -76,6 +76,10 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	authFile, err := loadAuthFile(cfg)
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(filepath.Join(cfg.Root, "berth.db"))
 	if err != nil {
 		return nil, err
@@ -151,6 +155,7 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 			sandboxes.WatchRestored()
 		},
 	}
+	s.puller.SetAuthFile(authFile)
 	if s.stream, err = s.startStreaming(cfg); err != nil {
 		stop()
 		db.Close()
@@ -260,6 +265,9 @@ func (s *Server) Reload(cur *config.Config) {
 			s.puller.SetRegistries(cur.Registries)
 		case "image":
 			pins, err := pinsOf(cur)
+			if err == nil {
+				err = s.reloadAuthFile(cur)
+			}
 			if err != nil {
 				logrus.WithError(err).Error("SIGHUP: image not reloaded")
 				cur.Image = old.Image
@@ -272,12 +280,36 @@ func (s *Server) Reload(cur *config.Config) {
 		}
 		logrus.WithField("key", ch.Key).Info("config reloaded")
 	}
+	if cur.Image.AuthFile == old.Image.AuthFile && cur.Image.AuthFile != "" {
+		// The same file, perhaps with new credentials: read again.
+		if err := s.reloadAuthFile(cur); err != nil {
+			logrus.WithError(err).Error("SIGHUP: auth file not reloaded; the old credentials stay")
+		}
+	}
 	// Only reloadable keys change in the configuration in force.
 	next := *old
 	next.LogLevel, next.CNI, next.Registries, next.Image = cur.LogLevel, cur.CNI, cur.Registries, cur.Image
 	s.cfgMu.Lock()
 	s.cfg = &next
 	s.cfgMu.Unlock()
+}
+
+// loadAuthFile reads cfg's image.auth_file; nil when none is set.
+func loadAuthFile(cfg *config.Config) (*image.AuthFile, error) {
+	if cfg.Image.AuthFile == "" {
+		return nil, nil
+	}
+	return image.LoadAuthFile(cfg.Image.AuthFile)
+}
+
+// reloadAuthFile gives the puller cfg's auth file, read again.
+func (s *Server) reloadAuthFile(cfg *config.Config) error {
+	a, err := loadAuthFile(cfg)
+	if err != nil {
+		return err
+	}
+	s.puller.SetAuthFile(a)
+	return nil
 }
 
 // pinsOf are the images cfg keeps from kubelet's garbage collection: the

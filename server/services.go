@@ -69,6 +69,7 @@ type ImagePuller interface {
 	Pull(ctx context.Context, ref string, auth image.Auth) (*image.Image, error)
 	SetRegistries(r map[string]config.RegistryConfig)
 	SetProgressTimeout(d time.Duration)
+	SetAuthFile(a *image.AuthFile)
 }
 
 // Network is the pod network (CNI) as the runtime status sees it.

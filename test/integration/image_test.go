@@ -3,7 +3,10 @@
 package integration
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -205,4 +208,22 @@ func TestPinnedImagesFollowTheConfig(t *testing.T) {
 	want("after SIGHUP", false, true)
 	reload("\"berth-test/stopsignal:1\", ", "\"*\", ", "configuration not reloaded")
 	want("after a bad SIGHUP", false, true)
+}
+
+// An auth file that does not load stops berth's start with a line naming
+// it: the operator's credentials are never dropped quietly.
+func TestBrokenAuthFileStopsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "auth.json")
+	if err := os.WriteFile(auth, []byte(`{"auths": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := harness.WriteConfig(t, dir, harness.Options{Config: fmt.Sprintf("[image]\nauth_file = %q\n", auth)})
+	out, err := exec.Command(harness.Binary(t), "--config", file).CombinedOutput()
+	if err == nil {
+		t.Fatalf("berth started with a broken auth file:\n%s", out)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); !strings.Contains(lines[len(lines)-1], "auth file "+auth) {
+		t.Fatalf("the last line does not name the auth file:\n%s", out)
+	}
 }
