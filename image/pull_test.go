@@ -193,13 +193,20 @@ func isUnauthorized(err error) bool {
 	return errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized
 }
 
-func TestPullWithBasicAuth(t *testing.T) {
+// privateRegistry serves private:1 to alice (password s3cret) only.
+func privateRegistry(t *testing.T) *testRegistry {
+	t.Helper()
 	reg := newTestRegistry(t, basicAuth("alice", "s3cret"))
 	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
 	ref, _ := name.ParseReference(reg.host()+"/private:1", name.Insecure)
 	if err := remote.Write(ref, img, remote.WithAuth(&staticAuth{"alice", "s3cret"})); err != nil {
 		t.Fatal(err)
 	}
+	return reg
+}
+
+func TestPullWithBasicAuth(t *testing.T) {
+	reg := privateRegistry(t)
 	p, _ := newPuller(t, nil)
 	if _, err := p.Pull(context.Background(), reg.host()+"/private:1", Auth{}); !isUnauthorized(err) {
 		t.Fatalf("pull without credentials: %v; want the registry's 401", err)
@@ -494,12 +501,7 @@ func TestBoundedBody(t *testing.T) {
 // The node's auth file is used when the pull carries no credentials, for
 // the location pulled from; credentials kubelet sends win over it.
 func TestPullWithTheNodesAuthFile(t *testing.T) {
-	reg := newTestRegistry(t, basicAuth("alice", "s3cret"))
-	img := testImage(t, v1.Config{}, tarLayer(t, file("x", "x")))
-	ref, _ := name.ParseReference(reg.host()+"/private:1", name.Insecure)
-	if err := remote.Write(ref, img, remote.WithAuth(&staticAuth{"alice", "s3cret"})); err != nil {
-		t.Fatal(err)
-	}
+	reg := privateRegistry(t)
 	path := filepath.Join(t.TempDir(), "auth.json")
 	creds := base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
 	if err := os.WriteFile(path, fmt.Appendf(nil, `{"auths": {%q: {"auth": %q}}}`, reg.host(), creds), 0o600); err != nil {
