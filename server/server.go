@@ -265,9 +265,6 @@ func (s *Server) Reload(cur *config.Config) {
 			s.puller.SetRegistries(cur.Registries)
 		case "image":
 			pins, err := pinsOf(cur)
-			if err == nil {
-				err = s.reloadAuthFile(cur)
-			}
 			if err != nil {
 				logrus.WithError(err).Error("SIGHUP: image not reloaded")
 				cur.Image = old.Image
@@ -280,11 +277,11 @@ func (s *Server) Reload(cur *config.Config) {
 		}
 		logrus.WithField("key", ch.Key).Info("config reloaded")
 	}
-	if cur.Image.AuthFile == old.Image.AuthFile && cur.Image.AuthFile != "" {
-		// The same file, perhaps with new credentials: read again.
-		if err := s.reloadAuthFile(cur); err != nil {
-			logrus.WithError(err).Error("SIGHUP: auth file not reloaded; the old credentials stay")
-		}
+	// Every SIGHUP reads the auth file again, once: its credentials may
+	// have changed with berth.toml unchanged.
+	if err := s.reloadAuthFile(cur); err != nil {
+		logrus.WithError(err).Error("SIGHUP: auth file not reloaded; the old credentials stay")
+		cur.Image.AuthFile = old.Image.AuthFile
 	}
 	// Only reloadable keys change in the configuration in force.
 	next := *old
