@@ -47,6 +47,9 @@ install: build
 		$(BIN)/berth config > $(DESTDIR)/etc/berth/berth.toml && \
 		echo "installed /etc/berth/berth.toml"; fi
 	install -D -m 0644 hack/berth.service $(DESTDIR)/etc/systemd/system/berth.service
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	$(BIN)/berth man 8 > $(DESTDIR)$(PREFIX)/share/man/man8/berth.8
+	$(BIN)/berth man 5 > $(DESTDIR)$(PREFIX)/share/man/man5/berth.toml.5
 	$(MAKE) cni-config
 
 # A default pod network (bridge berth0 + host-local + portmap) when the CNI

@@ -54,6 +54,8 @@ type Config struct {
 	Pause      PauseConfig               `toml:"pause" doc:"The process that holds each pod's namespaces."`
 	Pod        PodConfig                 `toml:"pod" doc:"Per-pod resources berth sets up."`
 	Image      ImageConfig               `toml:"image" reload:"true" doc:"Image pulls and the images kept."`
+	Hooks      HooksConfig               `toml:"hooks" doc:"OCI hooks the runtime runs for matching containers."`
+	CDI        CDIConfig                 `toml:"cdi" doc:"Container Device Interface: the devices device plugins and DRA drivers name (ContainerConfig.cdi_devices and cdi.k8s.io/ annotations)."`
 	Tracing    TracingConfig             `toml:"tracing" doc:"OpenTelemetry traces of CRI calls, exported over OTLP/gRPC: one span per call, with a child span per step of a pod's or a container's start. Off by default."`
 	Registries map[string]RegistryConfig `toml:"registries" reload:"true" doc:"Per-registry settings, keyed by host[:port] (e.g. \"registry.k8s.io\"). A table in a drop-in file replaces the whole entry of that registry."`
 }
@@ -101,11 +103,24 @@ type PodConfig struct {
 // ImageConfig tunes image pulls.
 type ImageConfig struct {
 	PullProgressTimeout Duration `toml:"pull_progress_timeout" doc:"Cancel a pull when no byte arrives for this long (\"0s\" never cancels)."`
+	// AuthFile is the node's credentials, for pods without pull secrets.
+	AuthFile string `toml:"auth_file" doc:"Registry credentials used when kubelet sends none, in docker's config.json format ({\"auths\": {\"host[:port]\": {\"auth\": \"<base64 user:password>\"}}}); empty for none. Read at start-up and on every SIGHUP; one that does not load stops the start (and on SIGHUP keeps the old)."`
+	// CertsDir is containerd's certs.d layout, so an operator's files for
+	// containerd or docker work unchanged.
+	CertsDir string `toml:"certs_dir" doc:"Per-registry hosts (mirrors with capabilities, server, headers), CA and client certificates in containerd's certs.d layout: <dir>/<host:port>/hosts.toml, or docker's ca.crt, client.cert and client.key; <dir>/_default for every registry without a directory. Read at every pull; empty for none."`
 	// PinnedImages are reported pinned, so kubelet's image garbage
 	// collection never removes them (CRI-O's pinned_images).
-	// AuthFile is the node's credentials, for pods without pull secrets.
-	AuthFile     string   `toml:"auth_file" doc:"Registry credentials used when kubelet sends none, in docker's config.json format ({\"auths\": {\"host[:port]\": {\"auth\": \"<base64 user:password>\"}}}); empty for none. Read at start-up and on every SIGHUP; one that does not load stops the start (and on SIGHUP keeps the old)."`
 	PinnedImages []string `toml:"pinned_images" doc:"Images kubelet's image garbage collection keeps (reported pinned): references (\"registry.k8s.io/pause:3.10\", normalized like a pull's) or name prefixes ending in \"*\" (\"registry.k8s.io/*\"). The pause image is always pinned."`
+}
+
+// HooksConfig says where OCI hooks are.
+type HooksConfig struct {
+	Dirs []string `toml:"dirs" doc:"Directories of OCI hook files in the hooks.d JSON format of CRI-O and podman ({\"version\": \"1.0.0\", \"hook\": {\"path\": ...}, \"when\": {\"annotations\": {...}}, \"stages\": [\"prestart\"]}); a later directory's file wins over an earlier one of the same name. Changes apply to containers created after them; a directory made after start-up needs a restart, and a hook file that does not load stops the start."`
+}
+
+// CDIConfig says where CDI device specs are.
+type CDIConfig struct {
+	SpecDirs []string `toml:"spec_dirs" doc:"Directories of CDI spec files (JSON or YAML), read whenever a container asks for a CDI device; a later directory wins over an earlier one for the same device. Empty turns CDI off (a container asking for a device is refused)."`
 }
 
 // TracingConfig configures OpenTelemetry tracing.
@@ -174,6 +189,8 @@ func Default() *Config {
 		Pause:   PauseConfig{Command: []string{"/usr/bin/catatonit", "-P"}},
 		Pod:     PodConfig{ShmSize: 64 << 20},
 		Tracing: TracingConfig{Endpoint: "127.0.0.1:4317"},
-		Image:   ImageConfig{PullProgressTimeout: Duration{time.Minute}, PinnedImages: []string{}},
+		CDI:     CDIConfig{SpecDirs: []string{"/etc/cdi", "/var/run/cdi"}},
+		Hooks:   HooksConfig{Dirs: []string{"/usr/share/containers/oci/hooks.d", "/etc/containers/oci/hooks.d"}},
+		Image:   ImageConfig{PullProgressTimeout: Duration{time.Minute}, CertsDir: "/etc/berth/certs.d", PinnedImages: []string{}},
 	}
 }

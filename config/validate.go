@@ -81,6 +81,16 @@ func (c *Config) validate(src Sources) error {
 			return fail("cni.plugin_dirs", "must hold absolute paths, got %q", d)
 		}
 	}
+	for _, d := range c.CDI.SpecDirs {
+		if !filepath.IsAbs(d) {
+			return fail("cdi.spec_dirs", "must hold absolute paths, got %q", d)
+		}
+	}
+	for _, d := range c.Hooks.Dirs {
+		if !filepath.IsAbs(d) {
+			return fail("hooks.dirs", "must hold absolute paths, got %q", d)
+		}
+	}
 	if c.CNI.Timeout.Duration <= 0 {
 		return fail("cni.timeout", "must be positive, got %s", c.CNI.Timeout.Duration)
 	}
@@ -92,6 +102,9 @@ func (c *Config) validate(src Sources) error {
 	}
 	if c.Image.PullProgressTimeout.Duration < 0 {
 		return fail("image.pull_progress_timeout", "must not be negative, got %s", c.Image.PullProgressTimeout.Duration)
+	}
+	if c.Image.CertsDir != "" && !filepath.IsAbs(c.Image.CertsDir) {
+		return fail("image.certs_dir", "must be an absolute path, got %q", c.Image.CertsDir)
 	}
 	if c.Image.AuthFile != "" && !filepath.IsAbs(c.Image.AuthFile) {
 		return fail("image.auth_file", "must be an absolute path, got %q", c.Image.AuthFile)

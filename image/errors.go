@@ -13,4 +13,7 @@ var (
 	ErrNoProgress       = errors.New("image pull made no progress")
 	// ErrTooLarge marks a manifest, config or layer count over its bound.
 	ErrTooLarge = errors.New("image too large")
+	// ErrRegistryConfig marks a certs.d directory (image.certs_dir) that
+	// does not load: a broken hosts.toml, a missing CA or key.
+	ErrRegistryConfig = errors.New("registry configuration")
 )

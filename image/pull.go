@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -50,6 +51,7 @@ type Puller struct {
 	registries map[string]config.RegistryConfig
 	noProgress time.Duration
 	authFile   *AuthFile // nil: none configured
+	hostsDir   HostsDir
 
 	mu       sync.Mutex
 	inflight map[string]*pull
@@ -90,6 +92,14 @@ func (p *Puller) SetAuthFile(a *AuthFile) {
 	p.cfgMu.Lock()
 	defer p.cfgMu.Unlock()
 	p.authFile = a
+}
+
+// SetHostsDir replaces image.certs_dir, for the pulls that begin from now
+// on (its files are read at every pull).
+func (p *Puller) SetHostsDir(d HostsDir) {
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+	p.hostsDir = d
 }
 
 // Pull fetches ref (unless an identical pull is already running, which it
@@ -134,7 +144,7 @@ func (p *Puller) Pull(ctx context.Context, ref string, auth Auth) (*Image, error
 // fetch tries each location of the registry in turn (mirrors first) and
 // stores the image from the first that serves it.
 func (p *Puller) fetch(ctx context.Context, r Reference, auth Auth) (*Image, error) {
-	locations, err := p.locations(r.Host())
+	locations, err := p.locations(r)
 	if err != nil {
 		return nil, err
 	}
@@ -148,13 +158,14 @@ func (p *Puller) fetch(ctx context.Context, r Reference, auth Auth) (*Image, err
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		if fsutil.NoSpace(err) {
-			// The local disk is full: another location would fill it too.
+		if fsutil.NoSpace(err) || errors.Is(err, ErrRegistryConfig) {
+			// The local disk is full: another location would fill it too;
+			// the node's registry files are broken: the operator must see it.
 			return nil, fmt.Errorf("pull %s from %s: %w", r, loc.host, err)
 		}
 		log.WithError(err).WithField("location", loc.host).Debug("pull from location failed")
 		errs = append(errs, fmt.Errorf("%s: %w", loc.host, err))
-		if isNotFound(err) && loc.host == r.Host() {
+		if isNotFound(err) && loc.origin {
 			return nil, fmt.Errorf("%w: %v", ErrNotFound, errs)
 		}
 	}
@@ -174,39 +185,98 @@ func (e pullErrors) Error() string {
 
 func (e pullErrors) Unwrap() []error { return e }
 
+// location is one place to fetch an image from: a mirror or the registry.
 type location struct {
-	host     string // host[:port][/prefix]
-	insecure bool
+	host     string // host[:port][/prefix], the prefix a berth.toml mirror's
+	insecure bool   // berth.toml's insecure: plain HTTP, or TLS unverified
+	origin   bool   // the registry itself: its "not found" is final
+	via      registryHost
 }
 
-// locations lists where to look for an image of registry host: its mirrors
-// in order, then the registry itself.
-func (p *Puller) locations(host string) ([]location, error) {
+// locations lists where to look for r: the mirrors of berth.toml in order,
+// then the hosts of the registry's certs.d directory, then the registry
+// (or the server its directory names). A host whose capabilities do not
+// allow the pull is left out: a tag needs "resolve", anything "pull".
+func (p *Puller) locations(r Reference) ([]location, error) {
+	host := r.Host()
 	p.cfgMu.RLock()
-	defer p.cfgMu.RUnlock()
-	rc := p.registries[host]
+	registries, hostsDir := p.registries, p.hostsDir
+	p.cfgMu.RUnlock()
+	rc := registries[host]
 	if rc.Blocked {
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, host)
+	}
+	dir, err := hostsDir.lookup(host)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", host, err)
 	}
 	var out []location
 	for _, m := range rc.Mirrors {
 		mhost, _, _ := strings.Cut(m, "/")
-		out = append(out, location{host: m, insecure: p.registries[mhost].Insecure})
+		// berth.toml has no place for certificates: a mirror's CA and
+		// client certificate are in its own certs.d directory.
+		own, err := hostsDir.lookup(mhost)
+		if err != nil {
+			return nil, fmt.Errorf("mirror %s: %w", mhost, err)
+		}
+		out = append(out, location{host: m, insecure: registries[mhost].Insecure, via: own.server})
 	}
-	return append(out, location{host: host, insecure: rc.Insecure}), nil
+	usable := func(h registryHost) bool { return h.pull && (h.resolve || r.Digest != "") }
+	for _, h := range dir.mirrors {
+		if usable(h) {
+			out = append(out, location{host: h.host, insecure: registries[h.host].Insecure, via: h})
+		}
+	}
+	if srv := dir.server; usable(srv) {
+		if srv.host == "" {
+			srv.host = host
+		}
+		out = append(out, location{host: srv.host, insecure: rc.Insecure || registries[srv.host].Insecure, origin: true, via: srv})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no host of registry %s may pull %s (capabilities in %s)", ErrRegistryConfig, host, r, hostsDir)
+	}
+	return out, nil
+}
+
+// transport is the HTTP client side for loc: its TLS settings, dial
+// timeout, headers and API root.
+func (loc location) transport() (http.RoundTripper, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if loc.via.customTLS() {
+		cfg, err := loc.via.tlsConfig()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", loc.host, err)
+		}
+		tr.TLSClientConfig = cfg
+	}
+	if loc.insecure {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // the operator asked for it
+	}
+	if d := loc.via.dialTimeout; d > 0 {
+		tr.DialContext = (&net.Dialer{Timeout: d, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if len(loc.via.header) == 0 && loc.via.apiRoot == "/v2" {
+		return tr, nil
+	}
+	host, _, _ := strings.Cut(loc.host, "/")
+	return hostTransport{base: tr, host: host, apiRoot: loc.via.apiRoot, header: loc.via.header}, nil
 }
 
 func (p *Puller) fetchFrom(ctx context.Context, r Reference, loc location, auth Auth) (*Image, error) {
-	ref, err := r.on(loc.host, loc.insecure)
+	ref, err := r.on(loc.host, loc.insecure || loc.via.plain)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := loc.transport()
 	if err != nil {
 		return nil, err
 	}
 	ctx, tracker, stop := p.watchProgress(ctx)
 	defer stop()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if loc.insecure {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
-	}
 	if auth == (Auth{}) {
 		// No pull secret: the node's own credentials for this location.
 		p.cfgMu.RLock()

@@ -106,6 +106,9 @@ func containerConfig(c *runtimeapi.ContainerConfig) (*container.Config, error) {
 	for _, d := range c.GetDevices() {
 		cfg.Devices = append(cfg.Devices, spec.Device{HostPath: d.GetHostPath(), ContainerPath: d.GetContainerPath(), Permissions: d.GetPermissions()})
 	}
+	for _, d := range c.GetCDIDevices() {
+		cfg.CDIDevices = append(cfg.CDIDevices, d.GetName())
+	}
 	if r := c.GetLinux().GetResources(); r != nil {
 		res := specResources(r)
 		cfg.Resources = &res

@@ -36,7 +36,7 @@ func toStatus(err error) error {
 	case errors.Is(err, image.ErrNotFound), errors.Is(err, sandbox.ErrNotFound), errors.Is(err, container.ErrNotFound):
 		code = codes.NotFound
 	case errors.Is(err, container.ErrNotRunning), errors.Is(err, container.ErrFailedPrecondition),
-		errors.Is(err, spec.ErrFailedPrecondition), errors.Is(err, image.ErrInUse):
+		errors.Is(err, spec.ErrFailedPrecondition), errors.Is(err, image.ErrInUse), errors.Is(err, image.ErrRegistryConfig):
 		code = codes.FailedPrecondition
 	case errors.Is(err, image.ErrBlocked):
 		code = codes.PermissionDenied

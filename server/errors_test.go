@@ -42,6 +42,7 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("cni: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{fmt.Errorf("pull: %w", image.ErrNoProgress), codes.DeadlineExceeded},
 		{fmt.Errorf("pull: %w", image.ErrBlocked), codes.PermissionDenied},
+		{fmt.Errorf("pull: registry r: %w: hosts.toml: bad", image.ErrRegistryConfig), codes.FailedPrecondition},
 		{fmt.Errorf("pull: %w: the image has 900 layers", image.ErrTooLarge), codes.ResourceExhausted},
 		{fmt.Errorf("unpack layer: %w", &fs.PathError{Op: "write", Path: "/var/lib/berth/images/x", Err: syscall.ENOSPC}), codes.ResourceExhausted},
 		{fmt.Errorf("runc create: write state.json: no space left on device"), codes.ResourceExhausted},

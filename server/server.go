@@ -69,6 +69,7 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		return nil, err
 	}
 	host.AppArmor.Default = cfg.AppArmorProfile
+	host.CDI = spec.NewCDI(cfg.CDI.SpecDirs)
 	if err := host.AppArmor.LoadDefault(spec.AppArmorParser()); err != nil {
 		return nil, err
 	}
@@ -97,6 +98,11 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	net := cni.NewManager(cfg.CNI, filepath.Join(cfg.Root, "cni"))
 	broker := events.NewBroker(events.DefaultBuffer, func() { eventSubscribersDropped.Inc() })
 	background, stop := context.WithCancel(context.Background())
+	if host.Hooks, err = spec.NewHooks(background, cfg.Hooks.Dirs); err != nil {
+		stop()
+		db.Close()
+		return nil, err
+	}
 	containers, err := container.NewManager(background, container.Options{
 		Root:         cfg.Root,
 		RunRoot:      cfg.RunRoot,
@@ -156,6 +162,7 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 		},
 	}
 	s.puller.SetAuthFile(authFile)
+	s.puller.SetHostsDir(image.HostsDir(cfg.Image.CertsDir))
 	if s.stream, err = s.startStreaming(cfg); err != nil {
 		stop()
 		db.Close()
@@ -274,6 +281,7 @@ func (s *Server) Reload(cur *config.Config) {
 			s.pins = pins
 			s.cfgMu.Unlock()
 			s.puller.SetProgressTimeout(cur.Image.PullProgressTimeout.Duration)
+			s.puller.SetHostsDir(image.HostsDir(cur.Image.CertsDir))
 		}
 		logrus.WithField("key", ch.Key).Info("config reloaded")
 	}

@@ -70,6 +70,7 @@ type ImagePuller interface {
 	SetRegistries(r map[string]config.RegistryConfig)
 	SetProgressTimeout(d time.Duration)
 	SetAuthFile(a *image.AuthFile)
+	SetHostsDir(d image.HostsDir)
 }
 
 // Network is the pod network (CNI) as the runtime status sees it.

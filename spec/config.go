@@ -6,13 +6,16 @@ package spec
 type Container struct {
 	// Command replaces the image's entrypoint (and drops its cmd); Args
 	// replace the image's cmd.
-	Command    []string   `json:"command,omitempty"`
-	Args       []string   `json:"args,omitempty"`
-	WorkingDir string     `json:"working_dir,omitempty"`
-	Env        []EnvVar   `json:"env,omitempty"`
-	Tty        bool       `json:"tty,omitempty"`
-	Mounts     []Mount    `json:"mounts,omitempty"`
-	Devices    []Device   `json:"devices,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	Args       []string `json:"args,omitempty"`
+	WorkingDir string   `json:"working_dir,omitempty"`
+	Env        []EnvVar `json:"env,omitempty"`
+	Tty        bool     `json:"tty,omitempty"`
+	Mounts     []Mount  `json:"mounts,omitempty"`
+	Devices    []Device `json:"devices,omitempty"`
+	// CDIDevices are fully qualified CDI device names
+	// ("vendor.com/class=name") resolved from the node's CDI specs.
+	CDIDevices []string   `json:"cdi_devices,omitempty"`
 	Resources  *Resources `json:"resources,omitempty"`
 	Security   Security   `json:"security"`
 	// Annotations go into the OCI spec as they are.

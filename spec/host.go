@@ -20,6 +20,10 @@ type Host struct {
 	// (oci.MinOOMScoreAdj); lower asks are raised to it.
 	MinOOMScoreAdj int
 	AppArmor       AppArmor
+	// CDI resolves the CDI devices containers ask for; nil when off.
+	CDI *CDI
+	// Hooks are the OCI hooks of hooks.d; nil when there are none.
+	Hooks *Hooks
 
 	seccomp seccompHost
 }

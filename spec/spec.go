@@ -155,6 +155,13 @@ func (h *Host) Build(in Input) (*rspec.Spec, error) {
 	if err := setDevices(&g, c.Devices); err != nil {
 		return nil, err
 	}
+	if devices, err := cdiDevices(c); err != nil {
+		return nil, err
+	} else if len(devices) > 0 {
+		if err := h.CDI.inject(g.Config, devices); err != nil {
+			return nil, err
+		}
+	}
 	h.setResources(&g, c.Resources, logrus.WithFields(logrus.Fields{"container": in.ID, "cgroup": in.CgroupsPath}))
 	g.SetLinuxCgroupsPath(in.CgroupsPath)
 	for k, v := range c.Annotations {
@@ -165,6 +172,10 @@ func (h *Host) Build(in Input) (*rspec.Spec, error) {
 	}
 	g.AddAnnotation("io.kubernetes.cri.container-type", "container")
 	g.AddAnnotation("io.kubernetes.cri.sandbox-id", in.Pod.ID)
+	// Last: a hook's "when" sees the final annotations and command.
+	if err := h.Hooks.apply(g.Config, len(c.Mounts) > 0); err != nil {
+		return nil, err
+	}
 	return g.Config, nil
 }
 

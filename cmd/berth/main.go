@@ -16,11 +16,13 @@ func main() {
 	app := &cli.App{
 		Name:  "berth",
 		Usage: "a Kubernetes CRI runtime",
-		Description: "Without a command, berth serves the CRI on its socket. " +
-			"Configuration: " + config.DefaultConfigFile + " and its drop-in directory; flags override both.",
+		Description: "Without a command, berth serves the CRI on its socket (" + config.DefaultListen + "), for kubelet and crictl. " +
+			"Configuration: " + config.DefaultConfigFile + " and its drop-in directory, described in berth.toml(5); flags override both. " +
+			"Signals: SIGHUP reloads the reloadable keys (and the auth file), SIGTERM and SIGINT stop berth and leave pods and containers running for the next start. " +
+			"Under systemd (Type=notify) berth reports READY=1 once the socket serves.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Value: config.DefaultConfigFile, Usage: "configuration file (need not exist when left at the default)"},
-			&cli.StringFlag{Name: "config-dir", Usage: "drop-in directory of *.toml files applied after --config (default: <config>.d)"},
+			&cli.StringFlag{Name: "config-dir", Usage: "drop-in directory of *.toml files applied after --config (default: the --config file with .d appended)"},
 			&cli.StringFlag{Name: "log-level", Usage: "override log_level"},
 			&cli.StringFlag{Name: "listen", Usage: "override listen (the CRI unix socket path)"},
 			&cli.StringFlag{Name: "root", Usage: "override root (persistent state)"},
@@ -43,6 +45,25 @@ func main() {
 						}
 					}
 					return config.Write(os.Stdout, cfg)
+				},
+			},
+			{
+				Name:      "man",
+				Usage:     "print a man page in roff: berth(8), or berth.toml(5) with 5",
+				ArgsUsage: "[8|5]",
+				Action: func(c *cli.Context) error {
+					switch c.Args().First() {
+					case "", "8":
+						page, err := c.App.ToManWithSection(8)
+						if err != nil {
+							return err
+						}
+						_, err = fmt.Print(page)
+						return err
+					case "5":
+						return config.Manual(os.Stdout)
+					}
+					return fmt.Errorf("man: no section %q (8 for berth, 5 for berth.toml)", c.Args().First())
 				},
 			},
 			{

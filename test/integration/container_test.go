@@ -5,9 +5,11 @@ package integration
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -951,6 +953,89 @@ func TestEnvNamesThatAreNotIdentifiers(t *testing.T) {
 		if !strings.Contains("\n"+out, want) {
 			t.Errorf("container environment lacks %q:\n%s", strings.TrimSpace(want), out)
 		}
+	}
+	removePod(t, f.b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// TestCDIDevice: a container given a CDI device gets what the vendor's
+// spec says (a device node, a mount, env vars); a device no spec defines
+// is InvalidArgument and leaves no container behind.
+func TestCDIDevice(t *testing.T) {
+	cdiDir, shared := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(shared, "model"), []byte("berth-gpu-9000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := `{"cdiVersion": "0.6.0", "kind": "berth.test/gpu",
+  "containerEdits": {"env": ["BERTH_GPU_VENDOR=berth"]},
+  "devices": [{"name": "gpu0", "containerEdits": {
+    "env": ["BERTH_GPU=gpu0"],
+    "deviceNodes": [{"path": "/dev/berth-gpu0", "hostPath": "/dev/zero"}],
+    "mounts": [{"hostPath": "` + shared + `", "containerPath": "/run/berth-gpu", "options": ["ro", "bind"]}]}}]}`
+	if err := os.WriteFile(filepath.Join(cdiDir, "berth-test.json"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := newContainerFixtureWith(t, "berth-it-cdi", "berthitcdi", "10.124.37.0/24", fmt.Sprintf("[cdi]\nspec_dirs = [%q]\n", cdiDir))
+	p := f.runPod(t, "cdi", nil)
+	cfg := containerConfig("gpu", "sleep", "3600")
+	cfg.CDIDevices = []*runtimeapi.CDIDevice{{Name: "berth.test/gpu=gpu0"}}
+	id := runContainer(t, f.b, p, cfg)
+	out := execSync(t, f.b, id, "sh", "-c", `test -c /dev/berth-gpu0 && head -c 4 /dev/berth-gpu0 | od -An -tx1; cat /run/berth-gpu/model; echo "$BERTH_GPU $BERTH_GPU_VENDOR"`)
+	for _, want := range []string{"00 00 00 00", "berth-gpu-9000", "gpu0 berth"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the container's view of its CDI device lacks %q:\n%s", want, out)
+		}
+	}
+
+	bad := containerConfig("nogpu", "sleep", "3600")
+	bad.CDIDevices = []*runtimeapi.CDIDevice{{Name: "berth.test/gpu=gpu7"}}
+	_, err := tryRunContainer(ctx(t), f.b, p, bad)
+	if status.Code(errors.Unwrap(err)) != codes.InvalidArgument || !strings.Contains(err.Error(), "berth.test/gpu=gpu7") {
+		t.Fatalf("an unknown CDI device: %v; want InvalidArgument naming it", err)
+	}
+	if n := len(listContainers(t, f.b, &runtimeapi.ContainerFilter{PodSandboxId: p.id})); n != 1 {
+		t.Fatalf("%d containers after the refused create, want only the first", n)
+	}
+	removePod(t, f.b, p.id)
+	f.assertAllClean(t, []testPod{p})
+}
+
+// TestOCIHooks: a hooks.d hook whose "when" matches an annotation is run
+// by the runtime at each of its stages, for that container only.
+func TestOCIHooks(t *testing.T) {
+	hooksDir, work := t.TempDir(), t.TempDir()
+	calls := filepath.Join(work, "calls")
+	recorder := filepath.Join(work, "record-hook")
+	// The runtime gives a hook the container's state on stdin.
+	script := "#!/bin/sh\nread -r state\necho \"$1 $state\" >> " + calls + "\n"
+	if err := os.WriteFile(recorder, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for stage, file := range map[string]string{"prestart": "10-pre.json", "poststart": "20-post.json", "poststop": "30-stop.json"} {
+		hook := fmt.Sprintf(`{"version": "1.0.0", "hook": {"path": %q, "args": ["record-hook", %q]}, "when": {"annotations": {"^berth\\.test/record$": "^yes$"}}, "stages": [%q]}`, recorder, stage, stage)
+		if err := os.WriteFile(filepath.Join(hooksDir, file), []byte(hook), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newContainerFixtureWith(t, "berth-it-hooks", "berthithooks", "10.124.38.0/24", fmt.Sprintf("[hooks]\ndirs = [%q]\n", hooksDir))
+	p := f.runPod(t, "hooks", nil)
+	recorded := containerConfig("recorded", "sleep", "3600")
+	recorded.Annotations = map[string]string{"berth.test/record": "yes"}
+	id := runContainer(t, f.b, p, recorded)
+	other := runContainer(t, f.b, p, containerConfig("other", "sleep", "3600"))
+	stopContainer(t, f.b, id, 0)
+	removeContainer(t, f.b, id)
+
+	data, _ := os.ReadFile(calls)
+	for _, stage := range []string{"prestart", "poststart", "poststop"} {
+		if !slices.ContainsFunc(strings.Split(string(data), "\n"), func(l string) bool {
+			return strings.HasPrefix(l, stage+" ") && strings.Contains(l, `"id":"`+id+`"`)
+		}) {
+			t.Errorf("no %s call for %s recorded:\n%s", stage, id, data)
+		}
+	}
+	if strings.Contains(string(data), other) {
+		t.Errorf("the hook ran for a container without the annotation:\n%s", data)
 	}
 	removePod(t, f.b, p.id)
 	f.assertAllClean(t, []testPod{p})

@@ -3,10 +3,17 @@
 package integration
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,7 +24,9 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/berth-dev/berth/internal/testpki"
 	"github.com/berth-dev/berth/test/harness"
+	"github.com/berth-dev/berth/test/registry"
 )
 
 func pullImage(t *testing.T, b *harness.Berth, ref string) string {
@@ -225,5 +234,75 @@ func TestBrokenAuthFileStopsTheStart(t *testing.T) {
 	}
 	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); !strings.Contains(lines[len(lines)-1], "auth file "+auth) {
 		t.Fatalf("the last line does not name the auth file:\n%s", out)
+	}
+}
+
+// TestPullThroughCertsDir: an air-gapped node's certs.d sends
+// registry.k8s.io to a mirror with a CA of its own that also wants a
+// client certificate; no berth.toml mirror is set. The files are read at
+// every pull, and a broken hosts.toml is the operator's to fix.
+func TestPullThroughCertsDir(t *testing.T) {
+	reg := harness.Registry(t)
+	ca := testpki.New(t)
+	// The mirror serves the test registry's copy of registry.k8s.io at
+	// its root, over TLS, to clients with a certificate ca signed.
+	upstream, _ := url.Parse("http://" + reg.Addr())
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
+	direct := proxy.Director
+	proxy.Director = func(r *http.Request) {
+		direct(r)
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/v2/"); ok && rest != "" {
+			r.URL.Path = "/v2" + strings.TrimPrefix(registry.MirrorPrefix(reg.Addr(), "registry.k8s.io"), reg.Addr()) + "/" + rest
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirror := httptest.NewUnstartedServer(proxy)
+	mirror.Listener = l
+	mirror.TLS = &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{ca.Server(t, net.ParseIP("127.0.0.2"))},
+		ClientCAs:    ca.Pool(),
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+	}
+	mirror.StartTLS()
+	t.Cleanup(mirror.Close)
+
+	certs := t.TempDir()
+	b := harness.Start(t, harness.Options{Config: fmt.Sprintf("[image]\ncerts_dir = %q\n", certs)})
+	pull := func() error {
+		_, err := b.Image().PullImage(ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: busyboxImage}})
+		return err
+	}
+	dir := filepath.Join(certs, "registry.k8s.io")
+	hosts := fmt.Sprintf("[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = \"ca.pem\"\n  client = [[\"client.cert\", \"client.key\"]]\n", "https://"+l.Addr().String())
+	clientCert, clientKey := ca.Client(t)
+	writeFile(t, filepath.Join(dir, "hosts.toml"), hosts)
+	writeFile(t, filepath.Join(dir, "ca.pem"), string(ca.CAPEM))
+	writeFile(t, filepath.Join(dir, "client.cert"), string(clientCert))
+	if err := pull(); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "client.key") {
+		t.Fatalf("hosts.toml naming a missing key: %v; want FailedPrecondition naming the file", err)
+	}
+	writeFile(t, filepath.Join(dir, "client.key"), string(clientKey))
+	if err := pull(); err != nil {
+		t.Fatalf("pull through the certs.d mirror: %v\n%s", err, b.Logs())
+	}
+	pulledFromMirror := func(line string) bool {
+		return strings.Contains(line, "image pulled") && strings.Contains(line, l.Addr().String())
+	}
+	if !slices.ContainsFunc(strings.Split(b.Logs(), "\n"), pulledFromMirror) {
+		t.Fatalf("the pull did not come from the mirror:\n%s", b.Logs())
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
