@@ -62,6 +62,35 @@ func (m *Manager) Ready() error {
 	return err
 }
 
+// State is the pod network as `crictl info` shows it.
+type State struct {
+	ConfDir        string   `json:"conf_dir"`
+	PluginDirs     []string `json:"plugin_dirs"`
+	DefaultNetwork string   `json:"default_network,omitempty"`
+	// Network is the network pods join, with its plugins in chain order.
+	Network    string   `json:"network,omitempty"`
+	CNIVersion string   `json:"cni_version,omitempty"`
+	Plugins    []string `json:"plugins,omitempty"`
+	// Error is why there is no network (the last load's).
+	Error string `json:"error,omitempty"`
+}
+
+// State loads the network if the dir changed and reports it.
+func (m *Manager) State() State {
+	list, err := m.Network()
+	cfg := m.config()
+	st := State{ConfDir: cfg.ConfDir, PluginDirs: cfg.PluginDirs, DefaultNetwork: cfg.DefaultNetwork}
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	st.Network, st.CNIVersion = list.Name, list.CNIVersion
+	for _, p := range list.Plugins {
+		st.Plugins = append(st.Plugins, p.Network.Type)
+	}
+	return st
+}
+
 // fingerprint summarises the names, sizes and times of the config files and
 // the plugin directories; a few stat calls instead of parsing JSON each time.
 func fingerprint(confDir string, pluginDirs []string) string {

@@ -109,3 +109,21 @@ func TestCheckArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerState: `crictl info` shows the network pods join, or why none.
+func TestManagerState(t *testing.T) {
+	confDir, pluginDir := t.TempDir(), t.TempDir()
+	writePlugin(t, pluginDir, "bridge")
+	writePlugin(t, pluginDir, "portmap")
+	m := NewManager(config.CNIConfig{ConfDir: confDir, PluginDirs: []string{pluginDir}}, t.TempDir())
+	if st := m.State(); st.Network != "" || !strings.Contains(st.Error, "no CNI network config found") || st.ConfDir != confDir {
+		t.Fatalf("empty dir: %+v", st)
+	}
+	if err := os.WriteFile(filepath.Join(confDir, "10-pods.conflist"), []byte(conflist("pods", "bridge", "portmap")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := m.State()
+	if st.Network != "pods" || st.CNIVersion != "1.0.0" || strings.Join(st.Plugins, ",") != "bridge,portmap" || st.Error != "" {
+		t.Fatalf("a valid network: %+v", st)
+	}
+}

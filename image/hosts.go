@@ -388,3 +388,62 @@ func (t hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return t.base.RoundTrip(req)
 }
+
+// Summary describes each registry directory of d, for `crictl info`: the
+// hosts a pull tries, in order, as "URL (capabilities[, TLS settings])",
+// or why the directory does not load.
+func (d HostsDir) Summary() map[string][]string {
+	out := map[string][]string{}
+	if d == "" {
+		return out
+	}
+	entries, err := os.ReadDir(string(d))
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			out[""] = []string{"error: " + err.Error()}
+		}
+		return out
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		hosts, err := loadHostDir(filepath.Join(string(d), e.Name()))
+		if err != nil {
+			out[e.Name()] = []string{"error: " + err.Error()}
+			continue
+		}
+		for _, h := range append(hosts.mirrors, hosts.server) {
+			out[e.Name()] = append(out[e.Name()], h.describe())
+		}
+	}
+	return out
+}
+
+func (h registryHost) describe() string {
+	where := "the registry itself"
+	if h.host != "" {
+		scheme := "https"
+		if h.plain {
+			scheme = "http"
+		}
+		where = scheme + "://" + h.host + h.apiRoot
+	}
+	var what []string
+	if h.pull {
+		what = append(what, "pull")
+	}
+	if h.resolve {
+		what = append(what, "resolve")
+	}
+	if len(h.caFiles) > 0 {
+		what = append(what, "ca")
+	}
+	if len(h.clientPairs) > 0 {
+		what = append(what, "client certificate")
+	}
+	if h.skipVerify {
+		what = append(what, "skip_verify")
+	}
+	return where + " (" + strings.Join(what, ", ") + ")"
+}

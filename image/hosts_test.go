@@ -273,3 +273,28 @@ func TestBerthTomlMirrorUsesItsCertsDir(t *testing.T) {
 	p.SetHostsDir(HostsDir(certs))
 	mustPull(t, p, "registry.invalid/library/app:1", Auth{})
 }
+
+func TestHostsDirSummary(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string][]byte{
+		"registry.k8s.io/hosts.toml": []byte("[host.\"http://10.0.0.9:5000\"]\n  capabilities = [\"pull\"]\n  ca = \"ca.pem\"\n"),
+		"docker.example/ca.crt":      []byte("x"),
+		"bad.example/hosts.toml":     []byte("server = "),
+	})
+	got := HostsDir(root).Summary()
+	want := map[string][]string{
+		"registry.k8s.io": {"http://10.0.0.9:5000/v2 (pull, ca)", "the registry itself (pull, resolve)"},
+		"docker.example":  {"the registry itself (pull, resolve, ca)"},
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+	if bad := got["bad.example"]; len(bad) != 1 || !strings.HasPrefix(bad[0], "error: ") {
+		t.Errorf("a broken hosts.toml: %q, want its error", bad)
+	}
+	if s := HostsDir(filepath.Join(root, "absent")).Summary(); len(s) != 0 {
+		t.Errorf("no certs.d: %q", s)
+	}
+}

@@ -15,6 +15,7 @@ import (
 type Features struct {
 	RecursiveReadOnlyMounts bool
 	UserNamespaces          bool // user namespaces with idmapped mounts, as kubelet needs
+	Seccomp                 bool // built with seccomp (runc needs libseccomp at build time)
 }
 
 // Features probes the runtime the first time it is asked and keeps the
@@ -37,7 +38,10 @@ func parseFeatures(out []byte) Features {
 	var raw struct {
 		MountOptions []string `json:"mountOptions"`
 		Linux        struct {
-			Namespaces      []string `json:"namespaces"`
+			Namespaces []string `json:"namespaces"`
+			Seccomp    struct {
+				Enabled *bool `json:"enabled"`
+			} `json:"seccomp"`
 			MountExtensions struct {
 				IDMap struct {
 					Enabled *bool `json:"enabled"`
@@ -52,5 +56,6 @@ func parseFeatures(out []byte) Features {
 	return Features{
 		RecursiveReadOnlyMounts: slices.Contains(raw.MountOptions, "rro"),
 		UserNamespaces:          idmap && slices.Contains(raw.Linux.Namespaces, "user"),
+		Seccomp:                 raw.Linux.Seccomp.Enabled != nil && *raw.Linux.Seccomp.Enabled,
 	}
 }

@@ -11,6 +11,8 @@ func TestParseFeatures(t *testing.T) {
 		`{"mountOptions":["bind","ro"]}`:                                                         {},
 		`not json`:                                                                               {},
 		`{"mountOptions":["rro"],"linux":{"mountExtensions":{"idmap":{"enabled":false}}}}`:       {RecursiveReadOnlyMounts: true},
+		`{"linux":{"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW"]}}}`:                    {Seccomp: true},
+		`{"linux":{"seccomp":{"enabled":false}}}`:                                                {},
 	}
 	for in, want := range tests {
 		if got := parseFeatures([]byte(in)); got != want {

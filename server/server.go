@@ -320,11 +320,16 @@ func (s *Server) reloadAuthFile(cfg *config.Config) error {
 // pinsOf are the images cfg keeps from kubelet's garbage collection: the
 // pinned_images and kubelet's pod infra image.
 func pinsOf(cfg *config.Config) (image.Pins, error) {
+	return image.ParsePins(pinPatterns(cfg))
+}
+
+// pinPatterns are image.pinned_images and the pause image.
+func pinPatterns(cfg *config.Config) []string {
 	patterns := cfg.Image.PinnedImages
 	if cfg.Pause.Image != "" {
 		patterns = append(slices.Clone(patterns), cfg.Pause.Image)
 	}
-	return image.ParsePins(patterns)
+	return patterns
 }
 
 // pinned says whether kubelet's image garbage collection must keep img.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/image"
@@ -76,5 +77,6 @@ type ImagePuller interface {
 // Network is the pod network (CNI) as the runtime status sees it.
 type Network interface {
 	Ready() error
+	State() cni.State
 	Reload(cfg config.CNIConfig)
 }

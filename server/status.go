@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/image"
 	"github.com/berth-dev/berth/spec"
 )
 
@@ -29,13 +32,55 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
 	if req.GetVerbose() {
-		cfg, err := json.Marshal(s.config())
+		info, err := s.statusInfo()
 		if err != nil {
 			return nil, err
 		}
-		resp.Info = map[string]string{"config": string(cfg), "apparmor": s.appArmorState()}
+		resp.Info = info
 	}
 	return resp, nil
+}
+
+// statusInfo is what `crictl info` prints beside the conditions, each
+// value JSON: the configuration in force, the pod network, the registry
+// settings in force and the host facts berth probed.
+func (s *Server) statusInfo() (map[string]string, error) {
+	cfg := s.config()
+	runtimes := map[string]any{}
+	for _, name := range s.runtimes.Names() {
+		if rt, err := s.runtimes.Get(name); err == nil {
+			runtimes[name] = map[string]any{"path": rt.Path, "features": rt.Features()}
+		}
+	}
+	registries := cfg.Registries
+	if registries == nil {
+		registries = map[string]config.RegistryConfig{}
+	}
+	parts := map[string]any{
+		"config": cfg,
+		"cni":    s.cni.State(),
+		"registries": map[string]any{
+			"registries":    registries,
+			"certs_dir":     cfg.Image.CertsDir,
+			"certs.d":       image.HostsDir(cfg.Image.CertsDir).Summary(),
+			"auth_file":     cfg.Image.AuthFile,
+			"pinned_images": pinPatterns(cfg),
+		},
+		"host": map[string]any{
+			"facts":      s.host.Facts(),
+			"runtimes":   runtimes,
+			"hooks_dirs": cfg.Hooks.Dirs,
+		},
+	}
+	info := map[string]string{"apparmor": s.appArmorState()}
+	for k, v := range parts {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("status info %s: %w", k, err)
+		}
+		info[k] = string(data)
+	}
+	return info, nil
 }
 
 // runtimeHandlers lists the configured handlers; "" is the default one.

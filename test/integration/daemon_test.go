@@ -6,12 +6,14 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -396,5 +398,69 @@ func TestSystemdNotifications(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+}
+
+// TestCrictlInfo: `crictl info` shows the pod network, the registry
+// settings in force and the host facts berth probed.
+func TestCrictlInfo(t *testing.T) {
+	cniDir, certs, cdiDir := t.TempDir(), t.TempDir(), t.TempDir()
+	conf, err := os.ReadFile("../../hack/cni/10-berth.conflist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		filepath.Join(cniDir, "10-berth.conflist"):            string(conf),
+		filepath.Join(certs, "registry.k8s.io", "hosts.toml"): "[host.\"https://mirror.internal:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+		filepath.Join(cdiDir, "vendor.json"):                  `{"cdiVersion": "0.6.0", "kind": "berth.test/gpu", "devices": [{"name": "gpu0", "containerEdits": {"env": ["X=1"]}}]}`,
+	}
+	for path, data := range files {
+		writeFile(t, path, data)
+	}
+	b := harness.Start(t, harness.Options{CNIConfDir: cniDir, Config: fmt.Sprintf("[image]\ncerts_dir = %q\n[cdi]\nspec_dirs = [%q]\n", certs, cdiDir)})
+	cmd := exec.Command(harness.Crictl(t), "--runtime-endpoint", "unix://"+b.Socket, "info")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("crictl info: %v\n%s", err, stderr.String())
+	}
+	var info struct {
+		CNI struct {
+			Network string   `json:"network"`
+			Plugins []string `json:"plugins"`
+		} `json:"cni"`
+		Registries struct {
+			CertsDir string              `json:"certs_dir"`
+			CertsD   map[string][]string `json:"certs.d"`
+		} `json:"registries"`
+		Host struct {
+			Facts struct {
+				CgroupVersion     string   `json:"cgroup_version"`
+				CgroupControllers []string `json:"cgroup_controllers"`
+				Seccomp           []string `json:"seccomp_architectures"`
+				CDISpecDirs       []string `json:"cdi_spec_dirs"`
+				CDIDevices        []string `json:"cdi_devices"`
+			} `json:"facts"`
+			Runtimes map[string]struct {
+				Features struct{ Seccomp, UserNamespaces bool }
+			} `json:"runtimes"`
+		} `json:"host"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatalf("crictl info is not JSON: %v\n%s", err, out)
+	}
+	if info.CNI.Network != "berth" || !slices.Contains(info.CNI.Plugins, "bridge") {
+		t.Errorf("cni: %+v; want the berth network with its bridge plugin", info.CNI)
+	}
+	if info.Registries.CertsDir != certs || !slices.Contains(info.Registries.CertsD["registry.k8s.io"], "https://mirror.internal:5000/v2 (pull, resolve)") {
+		t.Errorf("registries: %+v; want the certs.d mirror", info.Registries)
+	}
+	f := info.Host.Facts
+	if (f.CgroupVersion != "v1" && f.CgroupVersion != "v2") || !slices.Contains(f.CgroupControllers, "memory") || len(f.Seccomp) == 0 || !slices.Equal(f.CDISpecDirs, []string{cdiDir}) || !slices.Equal(f.CDIDevices, []string{"berth.test/gpu=gpu0"}) {
+		t.Errorf("host facts: %+v", f)
+	}
+	if rt, ok := info.Host.Runtimes["runc"]; !ok || !rt.Features.Seccomp {
+		t.Errorf("runtimes: %+v; want runc, built with seccomp", info.Host.Runtimes)
 	}
 }
