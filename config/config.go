@@ -108,6 +108,8 @@ type ImageConfig struct {
 	// CertsDir is containerd's certs.d layout, so an operator's files for
 	// containerd or docker work unchanged.
 	CertsDir string `toml:"certs_dir" doc:"Per-registry hosts (mirrors with capabilities, server, headers), CA and client certificates in containerd's certs.d layout: <dir>/<host:port>/hosts.toml, or docker's ca.crt, client.cert and client.key; <dir>/_default for every registry without a directory. Read at every pull; empty for none."`
+	// ImportDir is for air-gapped nodes and kind-style image loading.
+	ImportDir string `toml:"import_dir" doc:"Image archives (docker-archive or OCI archive: *.tar, *.tar.gz, *.tgz, *.tar.zst) imported at start-up, each once while it is unchanged; empty for none. berth image import loads one into a running berth."`
 	// PinnedImages are reported pinned, so kubelet's image garbage
 	// collection never removes them (CRI-O's pinned_images).
 	PinnedImages []string `toml:"pinned_images" doc:"Images kubelet's image garbage collection keeps (reported pinned): references (\"registry.k8s.io/pause:3.10\", normalized like a pull's) or name prefixes ending in \"*\" (\"registry.k8s.io/*\"). The pause image is always pinned."`

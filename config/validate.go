@@ -103,6 +103,9 @@ func (c *Config) validate(src Sources) error {
 	if c.Image.PullProgressTimeout.Duration < 0 {
 		return fail("image.pull_progress_timeout", "must not be negative, got %s", c.Image.PullProgressTimeout.Duration)
 	}
+	if c.Image.ImportDir != "" && !filepath.IsAbs(c.Image.ImportDir) {
+		return fail("image.import_dir", "must be an absolute path, got %q", c.Image.ImportDir)
+	}
 	if c.Image.CertsDir != "" && !filepath.IsAbs(c.Image.CertsDir) {
 		return fail("image.certs_dir", "must be an absolute path, got %q", c.Image.CertsDir)
 	}

@@ -48,7 +48,7 @@ func FuzzUnpackLayer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = s.unpackLayer(context.Background(), layer, diffID.String())
+		_ = s.unpackLayer(context.Background(), layer.Compressed, diffID.String())
 		entries, _ := os.ReadDir(filepath.Dir(s.LayerDir(diffID.String())))
 		for _, e := range entries {
 			if e.Name()[0] == '.' {

@@ -12,11 +12,14 @@ import (
 
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/metrics"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
 	"github.com/sirupsen/logrus"
 )
+
+// blob opens a layer as it was sent: compressed (gzip, zstd...) or a plain
+// tar; unpacking tells which.
+type blob func() (io.ReadCloser, error)
 
 // unpackLayer downloads one layer, verifies it while it streams (the
 // compressed digest by go-containerregistry, the diff ID here) and unpacks it
@@ -24,7 +27,7 @@ import (
 // Whiteouts become overlay whiteouts and opaque directories; go-archive
 // extracts through an os.Root, so no entry, symlink or hardlink can write
 // outside the layer directory.
-func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) error {
+func (s *Store) unpackLayer(ctx context.Context, layer blob, diffID string) error {
 	if s.hasLayer(diffID) {
 		metrics.ImageLayers.WithLabelValues("reused").Inc()
 		return nil
@@ -49,7 +52,7 @@ func (s *Store) unpackLayer(ctx context.Context, layer v1.Layer, diffID string) 
 }
 
 // unpackNewLayer is unpackLayer's work, for a layer not in the store.
-func (s *Store) unpackNewLayer(ctx context.Context, layer v1.Layer, diffID string) error {
+func (s *Store) unpackNewLayer(ctx context.Context, layer blob, diffID string) error {
 	start := time.Now()
 	hexID := strings.TrimPrefix(diffID, "sha256:")
 	tmp, err := os.MkdirTemp(s.layersDir(), ".tmp-"+hexID+"-")
@@ -58,7 +61,7 @@ func (s *Store) unpackNewLayer(ctx context.Context, layer v1.Layer, diffID strin
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed into place
 
-	rc, err := layer.Compressed()
+	rc, err := layer()
 	if err != nil {
 		return fmt.Errorf("fetch layer %s: %w", diffID, err)
 	}

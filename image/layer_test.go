@@ -174,7 +174,7 @@ func TestSameLayerUnpackedConcurrently(t *testing.T) {
 		for range 2 {
 			go func() {
 				<-start
-				errs <- s.unpackLayer(context.Background(), layer, diffID.String())
+				errs <- s.unpackLayer(context.Background(), layer.Compressed, diffID.String())
 			}()
 		}
 		close(start)
@@ -210,7 +210,7 @@ func TestUnrecordedLayerIsNotLeft(t *testing.T) {
 	if err := db.Close(); err != nil { // every write to it now fails
 		t.Fatal(err)
 	}
-	if err := s.unpackLayer(context.Background(), layer, diffID.String()); err == nil {
+	if err := s.unpackLayer(context.Background(), layer.Compressed, diffID.String()); err == nil {
 		t.Fatal("unpack with a store that cannot record it succeeded")
 	}
 	if entries, _ := os.ReadDir(s.layersDir()); len(entries) != 0 {
@@ -220,7 +220,7 @@ func TestUnrecordedLayerIsNotLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.db.Close()
-	if err := s.unpackLayer(context.Background(), layer, diffID.String()); err != nil {
+	if err := s.unpackLayer(context.Background(), layer.Compressed, diffID.String()); err != nil {
 		t.Fatalf("unpack once the store can record it: %v", err)
 	}
 }

@@ -91,10 +91,10 @@ func NewStore(dir string, db *store.Store) (*Store, error) {
 		return nil, err
 	}
 	s.dropBrokenImages()
-	s.mu.Lock()
-	trash := s.collectLayersLocked()
-	s.mu.Unlock()
-	removeAll(trash)
+	// An import that berth's end interrupted left its layout dir.
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".import-*"))
+	removeAll(leftovers)
+	s.collectUnused()
 	return s, nil
 }
 
@@ -189,6 +189,13 @@ func (s *Store) lease(diffIDs []string) (release func()) {
 			}
 		}
 	}
+}
+
+// layerUsage is what a stored layer takes on disk.
+func (s *Store) layerUsage(diffID string) layerUsage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage[diffID]
 }
 
 // hasLayer says whether a layer is unpacked and complete.

@@ -163,6 +163,11 @@ func New(cfg *config.Config, cg *cgroups.Host) (*Server, error) {
 	}
 	s.puller.SetAuthFile(authFile)
 	s.puller.SetHostsDir(image.HostsDir(cfg.Image.CertsDir))
+	if cfg.Image.ImportDir != "" {
+		// Before the socket serves: an air-gapped node's kubelet finds the
+		// images in place. Archives already imported cost a stat each.
+		images.ImportDir(background, cfg.Image.ImportDir)
+	}
 	if s.stream, err = s.startStreaming(cfg); err != nil {
 		stop()
 		db.Close()

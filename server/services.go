@@ -63,6 +63,7 @@ type ImageStore interface {
 	Remove(ref string, inUse func(imageID string) bool) error
 	Usage() (bytes, inodes uint64)
 	Dir() string
+	Import(ctx context.Context, path string) ([]*image.Image, error)
 }
 
 // ImagePuller pulls images from registries.

@@ -32,6 +32,7 @@ func main() {
 		},
 		Action: serve,
 		Commands: []*cli.Command{
+			imageCommand,
 			{
 				Name:  "config",
 				Usage: "print the default configuration as commented TOML",

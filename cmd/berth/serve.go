@@ -72,6 +72,13 @@ func serve(c *cli.Context) error {
 		return err
 	}
 
+	adminListener, err := server.ListenAdmin(server.AdminSocket(cfg.RunRoot))
+	if err != nil {
+		l.Close()
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	admin := srv.ServeAdmin(adminListener)
+
 	var metrics *http.Server
 	if cfg.MetricsAddress != "" {
 		// Metrics are for watching berth, not for running pods: a port
@@ -104,6 +111,7 @@ func serve(c *cli.Context) error {
 			}
 			logrus.WithField("signal", sig.String()).Info("shutting down; containers keep running")
 			notifySystemd(daemon.SdNotifyStopping)
+			admin.Close()
 			srv.Shutdown(context.Background(), shutdownGrace)
 			if metrics != nil {
 				metrics.Close()

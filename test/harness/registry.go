@@ -2,9 +2,12 @@ package harness
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/berth-dev/berth/test/registry"
 )
@@ -15,9 +18,34 @@ var (
 	catalogueErr  error
 )
 
+// CatalogueImage is the catalogue's image served as upstream ref (e.g.
+// "registry.k8s.io/e2e-test-images/busybox:1.29-2"), for tests that load
+// images without a registry.
+func CatalogueImage(t testing.TB, ref string) v1.Image {
+	t.Helper()
+	for _, img := range loadCatalogue(t) {
+		if slices.Contains(img.Refs, ref) {
+			return img.Image
+		}
+	}
+	t.Fatalf("no image %s in the test catalogue", ref)
+	return nil
+}
+
 // Registry serves the critest image catalogue and the hostile images on
 // 127.0.0.1 for the rest of the test. They are built once per test process.
 func Registry(t testing.TB) *registry.Server {
+	t.Helper()
+	srv, err := registry.Start("127.0.0.1:0", loadCatalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// loadCatalogue builds the test images once per test process.
+func loadCatalogue(t testing.TB) []registry.Image {
 	t.Helper()
 	catalogueOnce.Do(func() {
 		catalogue, catalogueErr = registry.Catalogue(registry.DefaultBusyboxRoot())
@@ -30,12 +58,7 @@ func Registry(t testing.TB) *registry.Server {
 	if catalogueErr != nil {
 		t.Fatalf("build test images: %v", catalogueErr)
 	}
-	srv, err := registry.Start("127.0.0.1:0", catalogue)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return catalogue
 }
 
 // MirrorConfig is the berth TOML that makes srv a mirror of every upstream
