@@ -255,3 +255,60 @@ func TestImportRefusesBadArchives(t *testing.T) {
 		t.Fatal("an archive entry was written outside the store")
 	}
 }
+
+// TestExportRoundTrip: an exported image imports as the same image: the
+// layers are rebuilt to the very bytes of their diff IDs, whiteouts,
+// opaque dirs, links and modes included.
+func TestExportRoundTrip(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	base := tarLayer(t, dir("etc"), file("etc/a", "a"), file("etc/b", "b"), dir("data"), file("data/old", "old"),
+		tarEntry{name: "etc/run.sh", typ: tar.TypeReg, body: "#!/bin/sh\n", mode: 0o755})
+	top := tarLayer(t, file("etc/.wh.a", ""), dir("data"), file("data/.wh..wh..opq", ""), file("data/new", "new"),
+		file("etc/d", "d"), tarEntry{name: "etc/d-link", typ: tar.TypeLink, linkname: "etc/d"}, symlink("etc/c", "b"))
+	img := testImage(t, v1.Config{Cmd: []string{"/bin/sh"}}, base, top)
+	repo := reg.push(t, "export/app:1", img)
+	p, s := newPuller(t, nil)
+	pulled := mustPull(t, p, repo+":1", Auth{})
+
+	var archive bytes.Buffer
+	if err := s.Export(repo+":1", &archive); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	other := newStore(t)
+	imgs := mustImport(t, other, writeArchive(t, archive.Bytes()))
+	if len(imgs) != 1 || imgs[0].ID != pulled.ID || !slices.Equal(imgs[0].Layers, pulled.Layers) || !slices.Equal(imgs[0].RepoTags, pulled.RepoTags) {
+		t.Fatalf("re-imported %+v; want %s with layers %v and tags %v", imgs, pulled.ID, pulled.Layers, pulled.RepoTags)
+	}
+	if _, err := os.Stat(filepath.Join(other.LayerDir(pulled.Layers[1]), "data", "new")); err != nil {
+		t.Fatalf("the re-imported top layer: %v", err)
+	}
+
+	// A layer stored without its record (by an older berth) is refused up
+	// front, before a byte is written.
+	os.Remove(s.tarSplitPath(pulled.Layers[0]))
+	var none bytes.Buffer
+	if err := s.Export(repo+":1", &none); !errors.Is(err, ErrNotExportable) || none.Len() != 0 {
+		t.Fatalf("export without a tar-split record: %v, %d bytes; want ErrNotExportable and nothing written", err, none.Len())
+	}
+	if err := s.Export("example.com/absent:1", &none); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("export of an absent image: %v", err)
+	}
+}
+
+// TestTarSplitRecordsFollowTheirLayers: removing an image removes its
+// layers' records; records of layers the store lacks go at start-up.
+func TestTarSplitRecordsFollowTheirLayers(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	repo := reg.push(t, "ts/app:1", testImage(t, v1.Config{}, tarLayer(t, file("x", "x"))))
+	p, s := newPuller(t, nil)
+	img := mustPull(t, p, repo+":1", Auth{})
+	if _, err := os.Stat(s.tarSplitPath(img.Layers[0])); err != nil {
+		t.Fatalf("no tar-split record after the pull: %v", err)
+	}
+	if err := s.Remove(repo+":1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(s.tarSplitDir()); len(left) != 0 {
+		t.Fatalf("records left after the image went: %v", left)
+	}
+}

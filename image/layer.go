@@ -15,6 +15,7 @@ import (
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
 	"github.com/sirupsen/logrus"
+	"github.com/vbatts/tar-split/tar/asm"
 )
 
 // blob opens a layer as it was sent: compressed (gzip, zstd...) or a plain
@@ -72,19 +73,37 @@ func (s *Store) unpackNewLayer(ctx context.Context, layer blob, diffID string) e
 	}
 	defer plain.Close()
 	h := sha256.New()
-	tee := io.TeeReader(plain, h)
-	if err := archive.Unpack(tee, tmp, &archive.TarOptions{WhiteoutFormat: archive.OverlayWhiteoutFormat}); err != nil {
+	// The tar's layout (headers, padding; file contents by name and
+	// checksum) is kept beside the layer, so an export rebuilds the very
+	// bytes of the diff ID from the unpacked files.
+	split, err := newTarSplitWriter(s.tarSplitPath(diffID))
+	if err != nil {
+		return err
+	}
+	defer split.abort()
+	tarStream, recorded, err := asm.NewInputTarStreamWithDone(io.TeeReader(plain, h), split.packer, nil)
+	if err != nil {
+		return err
+	}
+	defer tarStream.Close()
+	if err := archive.Unpack(tarStream, tmp, &archive.TarOptions{WhiteoutFormat: archive.OverlayWhiteoutFormat}); err != nil {
 		return fmt.Errorf("unpack layer %s: %w", diffID, err)
 	}
 	// Read both streams to the end: the digest checks run at EOF.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
+	if _, err := io.Copy(io.Discard, tarStream); err != nil {
 		return fmt.Errorf("fetch layer %s: %w", diffID, err)
+	}
+	if err := <-recorded; err != nil {
+		return fmt.Errorf("layer %s: %w", diffID, err)
 	}
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		return fmt.Errorf("fetch layer %s: %w", diffID, err)
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID {
 		return fmt.Errorf("layer content is %s, the image config says %s", got, diffID)
+	}
+	if err := split.commit(); err != nil {
+		return fmt.Errorf("layer %s: tar-split: %w", diffID, err)
 	}
 	usage, err := diskUsage(tmp)
 	if err != nil {

@@ -95,6 +95,7 @@ func NewStore(dir string, db *store.Store) (*Store, error) {
 	leftovers, _ := filepath.Glob(filepath.Join(dir, ".import-*"))
 	removeAll(leftovers)
 	s.collectUnused()
+	s.dropStrayTarSplits()
 	return s, nil
 }
 
@@ -159,6 +160,7 @@ func (s *Store) collectLayersLocked() []string {
 		if !strings.HasPrefix(name, ".") {
 			delete(s.usage, "sha256:"+name)
 			_ = s.db.Delete(layersBucket, "sha256:"+name)
+			_ = os.Remove(s.tarSplitPath("sha256:" + name))
 		}
 	}
 	return trash

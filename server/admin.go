@@ -29,8 +29,9 @@ type ImportedImage struct {
 	RepoDigests []string `json:"repo_digests,omitempty"`
 }
 
-// ImportResult is the admin API's answer to an import.
-type ImportResult struct {
+// AdminResult is the admin API's JSON answer: what an import stored, or
+// why a call failed.
+type AdminResult struct {
 	Images []ImportedImage `json:"images,omitempty"`
 	Error  string          `json:"error,omitempty"`
 }
@@ -52,11 +53,13 @@ func ListenAdmin(path string) (net.Listener, error) {
 type peerUID struct{}
 
 // ServeAdmin serves the admin API on l until the returned server is
-// closed: POST /v1/images/import takes an image archive as its body.
+// closed: POST /v1/images/import takes an image archive as its body, GET
+// /v1/images/export?ref=REF answers with one.
 // Besides the socket's mode, each connection's peer must be root.
 func (s *Server) ServeAdmin(l net.Listener) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/images/import", s.handleImport)
+	mux.HandleFunc("GET /v1/images/export", s.handleExport)
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if uid, _ := r.Context().Value(peerUID{}).(int); uid != 0 {
@@ -92,7 +95,7 @@ func (s *Server) ServeAdmin(l net.Listener) *http.Server {
 // formats need to read it more than once), imports it and answers with
 // what it stored.
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
-	answer := func(code int, res ImportResult) {
+	answer := func(code int, res AdminResult) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		json.NewEncoder(w).Encode(res)
@@ -100,7 +103,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	// The ".import-" prefix: the store removes what a crash left of it.
 	f, err := os.CreateTemp(s.images.Dir(), ".import-upload-")
 	if err != nil {
-		answer(http.StatusInternalServerError, ImportResult{Error: err.Error()})
+		answer(http.StatusInternalServerError, AdminResult{Error: err.Error()})
 		return
 	}
 	defer os.Remove(f.Name())
@@ -109,7 +112,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		err = cerr
 	}
 	if err != nil {
-		answer(http.StatusBadRequest, ImportResult{Error: "reading the archive: " + err.Error()})
+		answer(http.StatusBadRequest, AdminResult{Error: "reading the archive: " + err.Error()})
 		return
 	}
 	imgs, err := s.images.Import(r.Context(), f.Name())
@@ -119,13 +122,40 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusBadRequest
 		}
 		logrus.WithError(err).Warn("image import refused")
-		answer(code, ImportResult{Error: err.Error()})
+		answer(code, AdminResult{Error: err.Error()})
 		return
 	}
-	var res ImportResult
+	var res AdminResult
 	for _, img := range imgs {
 		res.Images = append(res.Images, ImportedImage{ID: img.ID, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests})
 		logrus.WithFields(logrus.Fields{"image": img.ID, "tags": img.RepoTags}).Info("image imported")
 	}
 	answer(http.StatusOK, res)
+}
+
+// handleExport streams the image as a docker-archive. What can fail is
+// checked before the first byte; a failure while streaming aborts the
+// connection, so the client never takes a cut archive for a whole one.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	ref := r.URL.Query().Get("ref")
+	img, err := s.images.ExportCheck(ref)
+	if err != nil {
+		code := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, image.ErrNotFound):
+			code = http.StatusNotFound
+		case errors.Is(err, image.ErrNotExportable):
+			code = http.StatusConflict
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(AdminResult{Error: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	if err := s.images.Export(img.ID, w); err != nil {
+		logrus.WithError(err).WithField("image", img.ID).Warn("image export failed")
+		panic(http.ErrAbortHandler)
+	}
+	logrus.WithField("image", img.ID).Info("image exported")
 }

@@ -64,6 +64,8 @@ type ImageStore interface {
 	Usage() (bytes, inodes uint64)
 	Dir() string
 	Import(ctx context.Context, path string) ([]*image.Image, error)
+	ExportCheck(ref string) (*image.Image, error)
+	Export(ref string, w io.Writer) error
 }
 
 // ImagePuller pulls images from registries.

@@ -4,6 +4,9 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -24,8 +27,8 @@ import (
 // archives in image.import_dir at start-up (once each), `berth image
 // import` into the running berth (a docker-archive from a file, an OCI
 // archive from standard input, keeping its registry digest); a container
-// runs from an imported image; a corrupt archive is refused and leaves
-// nothing.
+// runs from an imported image; `berth image export` gives it back with
+// its ID and diff IDs; a corrupt archive is refused and leaves nothing.
 func TestImageImport(t *testing.T) {
 	busybox := harness.CatalogueImage(t, busyboxImage)
 	importDir := t.TempDir()
@@ -81,6 +84,43 @@ func TestImageImport(t *testing.T) {
 	digest, _ := busybox.Digest()
 	if st := imageStatus(t, f.b, ociRef); !slices.Contains(st.GetRepoDigests(), "registry.example.com/mirror/busybox@"+digest.String()) {
 		t.Fatalf("the OCI archive's registry digest was not kept: %v", st.GetRepoDigests())
+	}
+
+	// Export: the same image, under its tags, that docker-archive readers
+	// (go-containerregistry's here) load with its ID and diff IDs.
+	exported := filepath.Join(t.TempDir(), "exported.tar")
+	if out, err := berth(nil, "image", "export", saved.String(), exported); err != nil {
+		t.Fatalf("berth image export: %v\n%s", err, out)
+	}
+	back, err := tarball.ImageFromPath(exported, &saved)
+	if err != nil {
+		t.Fatalf("the exported archive does not load: %v", err)
+	}
+	wantID, _ := busybox.ConfigName()
+	gotID, _ := back.ConfigName()
+	wantLayers, _ := busybox.ConfigFile()
+	gotLayers, _ := back.ConfigFile()
+	if gotID != wantID || !slices.Equal(gotLayers.RootFS.DiffIDs, wantLayers.RootFS.DiffIDs) {
+		t.Fatalf("exported %s with %v; want %s with %v", gotID, gotLayers.RootFS.DiffIDs, wantID, wantLayers.RootFS.DiffIDs)
+	}
+	layers, err := back.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		io.Copy(h, rc)
+		rc.Close()
+		if d, _ := l.DiffID(); "sha256:"+hex.EncodeToString(h.Sum(nil)) != d.String() {
+			t.Fatalf("exported layer %s does not hash to its diff ID", d)
+		}
+	}
+	if out, err := berth(nil, "image", "export", "example.com/absent:1", exported+".absent"); err == nil || !strings.Contains(out, "not found") {
+		t.Fatalf("export of an absent image: %v\n%s", err, out)
 	}
 
 	// A corrupt archive: a clear refusal, no new image.
