@@ -41,6 +41,16 @@ func tlsRegistry(t *testing.T, ca *testpki.CA, h http.Handler, clientCerts bool)
 	return l.Addr().String()
 }
 
+// imageOverTLS serves a one-layer image as repo over TLS (tlsRegistry)
+// and returns the registry's host and the image's reference.
+func imageOverTLS(t *testing.T, ca *testpki.CA, repo string, clientCerts bool) (host, ref string) {
+	t.Helper()
+	plain := newTestRegistry(t, nil)
+	plain.push(t, repo, testImage(t, v1.Config{}, tarLayer(t, file("x", "x"))))
+	host = tlsRegistry(t, ca, plain.srv.Config.Handler, clientCerts)
+	return host, host + "/" + repo
+}
+
 func writeFiles(t *testing.T, dir string, files map[string][]byte) {
 	t.Helper()
 	for name, data := range files {
@@ -56,10 +66,7 @@ func writeFiles(t *testing.T, dir string, files map[string][]byte) {
 
 func TestPullTLSRegistryWithItsOwnCA(t *testing.T) {
 	ca := testpki.New(t)
-	plain := newTestRegistry(t, nil)
-	plain.push(t, "tls:1", testImage(t, v1.Config{}, tarLayer(t, file("x", "x"))))
-	host := tlsRegistry(t, ca, plain.srv.Config.Handler, false)
-	ref := host + "/tls:1"
+	host, ref := imageOverTLS(t, ca, "tls:1", false)
 
 	certs := t.TempDir()
 	p, _ := newPuller(t, nil)
@@ -86,10 +93,7 @@ func TestPullTLSRegistryWithItsOwnCA(t *testing.T) {
 
 func TestPullRegistryRequiringAClientCertificate(t *testing.T) {
 	ca := testpki.New(t)
-	plain := newTestRegistry(t, nil)
-	plain.push(t, "mtls:1", testImage(t, v1.Config{}, tarLayer(t, file("x", "x"))))
-	host := tlsRegistry(t, ca, plain.srv.Config.Handler, true)
-	ref := host + "/mtls:1"
+	host, ref := imageOverTLS(t, ca, "mtls:1", true)
 	clientCert, clientKey := ca.Client(t)
 
 	certs := t.TempDir()
@@ -264,9 +268,7 @@ skip_verify = true
 // for a CA; the mirror's own certs.d directory gives it.
 func TestBerthTomlMirrorUsesItsCertsDir(t *testing.T) {
 	ca := testpki.New(t)
-	plain := newTestRegistry(t, nil)
-	plain.push(t, "library/app:1", testImage(t, v1.Config{}, tarLayer(t, file("x", "x"))))
-	mirror := tlsRegistry(t, ca, plain.srv.Config.Handler, false)
+	mirror, _ := imageOverTLS(t, ca, "library/app:1", false)
 	certs := t.TempDir()
 	writeFiles(t, certs, map[string][]byte{mirror + "/ca.crt": ca.CAPEM})
 	p, _ := newPuller(t, map[string]config.RegistryConfig{"registry.invalid": {Mirrors: []string{mirror}}})
