@@ -28,7 +28,7 @@ type Attach struct {
 // Through /proc/self/fd the socket path stays short, whatever the length of
 // berth's run dir: a unix socket path must fit in 108 bytes.
 func (m *Monitor) DialAttach(id string) (*Attach, error) {
-	fd, err := unix.Open(filepath.Join(m.SocketDir, id), unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(m.attachLink(id), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("attach to %s: %w", id, err)
 	}
@@ -39,6 +39,21 @@ func (m *Monitor) DialAttach(id string) (*Attach, error) {
 		return nil, fmt.Errorf("attach to %s: %w", id, err)
 	}
 	return &Attach{conn: conn}, nil
+}
+
+// sunPathMax is the size of a unix socket address's path (Linux).
+const sunPathMax = 108
+
+// attachLink is the link to the bundle that conmon makes for id in the
+// socket dir, named as conmon names it: when "<socket dir>/<id>" is 107
+// bytes long, one byte short of sun_path, conmon drops its last byte (so
+// the link cannot be mistaken for a socket path of the same length).
+func (m *Monitor) attachLink(id string) string {
+	p := filepath.Join(m.SocketDir, id)
+	if len(p) == sunPathMax-1 {
+		p = p[:sunPathMax-2]
+	}
+	return p
 }
 
 // Write sends bytes to the container's stdin.

@@ -293,7 +293,7 @@ func (m *Monitor) RemoveExit(id string) error {
 // RemoveSocketDir deletes the attach socket link conmon made for id (it is
 // left behind when the runtime's create fails).
 func (m *Monitor) RemoveSocketDir(id string) error {
-	return os.RemoveAll(filepath.Join(m.SocketDir, id))
+	return os.RemoveAll(m.attachLink(id))
 }
 
 // ctl message types conmon reads from the ctl fifo.

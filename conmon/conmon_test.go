@@ -147,3 +147,48 @@ func TestCreateKillsAConmonThatNeverDaemonizes(t *testing.T) {
 		t.Errorf("conmon's first process %d still exists (kill 0: %v)", pid, err)
 	}
 }
+
+// TestSocketDirLinkOfConmonsLength: when "<socket dir>/<id>" is 107 bytes,
+// conmon names its link one byte shorter; berth finds and removes that one.
+func TestSocketDirLinkOfConmonsLength(t *testing.T) {
+	const conmonPath = "/usr/bin/conmon"
+	if _, err := os.Stat(conmonPath); err != nil {
+		t.Skipf("conmon is not installed (%v): make deps installs it", err)
+	}
+	// A short dir of its own: t.TempDir's names are too long here.
+	dir, err := os.MkdirTemp("/tmp", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	id := strings.Repeat("c", 64)
+	pad := sunPathMax - 1 - len(dir) - 2 - len(id) // two slashes
+	socketDir := filepath.Join(dir, strings.Repeat("s", pad))
+	if got := len(filepath.Join(socketDir, id)); got != sunPathMax-1 {
+		t.Fatalf("built a link path of %d bytes, want %d", got, sunPathMax-1)
+	}
+	// A runtime whose create fails: conmon has made the link by then.
+	runtime := filepath.Join(dir, "runtime")
+	if err := os.WriteFile(runtime, []byte("#!/bin/sh\necho no >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(dir, "bundle")
+	for _, d := range []string{bundle, socketDir, filepath.Join(dir, "exits")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Monitor{Path: conmonPath, ExitDir: filepath.Join(dir, "exits"), SocketDir: socketDir}
+	if _, err := m.Create(context.Background(), CreateOptions{ID: id, Name: "ctr", Bundle: bundle, PersistDir: bundle, LogPath: filepath.Join(dir, "log"), RuntimePath: runtime}); err == nil {
+		t.Fatal("Create succeeded with a runtime that fails")
+	}
+	if _, err := os.Lstat(m.attachLink(id)); err != nil {
+		t.Fatalf("conmon's link is not where berth looks: %v", err)
+	}
+	if err := m.RemoveSocketDir(id); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(socketDir); len(left) != 0 {
+		t.Fatalf("left in the socket dir: %v", left)
+	}
+}
