@@ -87,7 +87,7 @@ soak: build-race
 # references and layer unpacking. make test runs each for a few seconds;
 # make fuzz for longer (FUZZTIME=10m make fuzz). A failure's input lands in
 # the package's testdata/fuzz, which then runs as a regular test.
-FUZZ_TARGETS := FuzzContainerConfig:./server:15000x FuzzSandboxConfig:./server:15000x FuzzLoad:./config:3000x FuzzParseReference:./image:7000x FuzzUnpackLayer:./image:200x
+FUZZ_TARGETS := FuzzContainerConfig:./server:15000x FuzzSandboxConfig:./server:15000x FuzzLoad:./config:3000x FuzzParseReference:./image:7000x FuzzUnpackLayer:./image:200x FuzzImportArchive:./image:300x FuzzHostsToml:./image:3000x
 FUZZTIME ?= 2m
 
 # Each target is NAME:PACKAGE:SHORT, SHORT being the executions make test

@@ -24,7 +24,7 @@ import (
 )
 
 // tarFiles writes a tar of name → content, in the order given.
-func tarFiles(t *testing.T, files ...[2]string) []byte {
+func tarFiles(t testing.TB, files ...[2]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
