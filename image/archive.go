@@ -55,7 +55,14 @@ func (s *Store) Import(ctx context.Context, path string) (imgs []*Image, err err
 			s.collectUnused()
 		}
 	}()
-	open := func() (io.ReadCloser, error) { return openArchive(path) }
+	plain, err := s.plainArchive(path)
+	if err != nil {
+		return nil, err
+	}
+	if plain != path {
+		defer os.Remove(plain)
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(plain) }
 	sizes, err := archiveEntries(open)
 	if err != nil {
 		return nil, err
@@ -69,19 +76,45 @@ func (s *Store) Import(ctx context.Context, path string) (imgs []*Image, err err
 	return nil, fmt.Errorf("%w: neither a docker-archive (no manifest.json) nor an OCI archive (no oci-layout and index.json)", ErrInvalidArchive)
 }
 
-// openArchive opens the tar at path, decompressing it when it is
-// compressed.
-func openArchive(path string) (io.ReadCloser, error) {
+// plainArchive is path when the archive is a plain tar, else a plain
+// copy decompressed once into the store (a docker-archive's files are
+// read by scanning the tar, once per file).
+func (s *Store) plainArchive(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return "", err
+	}
+	defer f.Close()
+	head := make([]byte, 10)
+	n, _ := io.ReadFull(f, head)
+	if compression.Detect(head[:n]) == compression.None {
+		return path, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
 	}
 	plain, err := compression.DecompressStream(f)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %v", ErrInvalidArchive, err)
+		return "", fmt.Errorf("%w: %v", ErrInvalidArchive, err)
 	}
-	return readCloser{plain, func() error { plain.Close(); return f.Close() }}, nil
+	defer plain.Close()
+	// The ".import-" prefix: the store removes what a crash left of it.
+	out, err := os.CreateTemp(s.dir, ".import-plain-")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(out, plain)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		if fsutil.NoSpace(err) {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: decompress: %v", ErrInvalidArchive, err)
+	}
+	return out.Name(), nil
 }
 
 type readCloser struct {

@@ -216,6 +216,11 @@ func TestImportRefusesBadArchives(t *testing.T) {
 		[2]string{"index.json", `{"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "` + digest + `", "size": 2}]}`},
 		[2]string{"blobs/sha256/" + strings.TrimPrefix(digest, "sha256:"), `{}`},
 	)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(bytes.Repeat(good, 50))
+	zw.Close()
+	truncatedGzip := gz.Bytes()[:gz.Len()/2]
 	escape := filepath.Join(t.TempDir(), "escaped")
 	hostile := tarFiles(t, [2]string{"../../../../../../.." + escape, "pwned"},
 		[2]string{"oci-layout", `{"imageLayoutVersion": "1.0.0"}`}, [2]string{"index.json", `{"schemaVersion": 2, "manifests": []}`})
@@ -228,6 +233,7 @@ func TestImportRefusesBadArchives(t *testing.T) {
 	}{
 		{"not a tar", []byte("this is not an archive at all, just text that goes on for a while............................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................"), ErrInvalidArchive, "not a tar"},
 		{"a tar of neither format", tarFiles(t, [2]string{"hello.txt", "hi"}), ErrInvalidArchive, "neither"},
+		{"a cut gzip stream", truncatedGzip, ErrInvalidArchive, "decompress"},
 		{"a layer that is not its diff ID", corrupt, ErrInvalidArchive, "layer content"},
 		{"a manifest that is not its digest", tampered, ErrInvalidArchive, "holds content of digest"},
 		{"names escaping the layout", hostile, ErrInvalidArchive, "lists no image"},
