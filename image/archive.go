@@ -62,16 +62,15 @@ func (s *Store) Import(ctx context.Context, path string) (imgs []*Image, err err
 	if plain != path {
 		defer os.Remove(plain)
 	}
-	open := func() (io.ReadCloser, error) { return os.Open(plain) }
-	sizes, err := archiveEntries(open)
+	sizes, err := archiveEntries(plain)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case sizes["manifest.json"] > 0:
-		return s.importDockerArchive(ctx, open, sizes)
+		return s.importDockerArchive(ctx, func() (io.ReadCloser, error) { return os.Open(plain) }, sizes)
 	case sizes["index.json"] > 0 && sizes["oci-layout"] > 0:
-		return s.importOCIArchive(ctx, open, sizes)
+		return s.importOCIArchive(ctx, plain)
 	}
 	return nil, fmt.Errorf("%w: neither a docker-archive (no manifest.json) nor an OCI archive (no oci-layout and index.json)", ErrInvalidArchive)
 }
@@ -117,34 +116,41 @@ func (s *Store) plainArchive(path string) (string, error) {
 	return out.Name(), nil
 }
 
-type readCloser struct {
-	io.Reader
-	close func() error
-}
-
-func (r readCloser) Close() error { return r.close() }
-
-// archiveEntries lists the regular files of the tar with their sizes,
-// and bounds the index files before anything parses them.
-func archiveEntries(open func() (io.ReadCloser, error)) (map[string]int64, error) {
-	rc, err := open()
+// eachEntry calls fn for each entry of the tar at path, with its name
+// cleaned ("./a" is "a") and a reader of its content.
+func eachEntry(path string, fn func(name string, h *tar.Header, r io.Reader) error) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer rc.Close()
-	sizes := map[string]int64{}
-	tr := tar.NewReader(rc)
+	defer f.Close()
+	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a tar: %v", ErrInvalidArchive, err)
+			return fmt.Errorf("%w: not a tar: %v", ErrInvalidArchive, err)
 		}
+		if err := fn(strings.TrimPrefix(filepath.Clean(h.Name), "./"), h, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// archiveEntries lists the regular files of the tar with their sizes,
+// and bounds the index files before anything parses them.
+func archiveEntries(path string) (map[string]int64, error) {
+	sizes := map[string]int64{}
+	err := eachEntry(path, func(name string, h *tar.Header, _ io.Reader) error {
 		if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeSymlink {
-			sizes[strings.TrimPrefix(filepath.Clean(h.Name), "./")] = max(h.Size, 1)
+			sizes[name] = max(h.Size, 1)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, f := range []string{"manifest.json", "index.json"} {
 		if sizes[f] > maxManifestSize {
@@ -218,13 +224,13 @@ func (s *Store) importDockerArchive(ctx context.Context, open tarball.Opener, si
 // importOCIArchive unpacks the layout's files (only those; see
 // ociArchiveEntry) into a private directory and stores each image its
 // index names, resolving a multi-platform index to this platform.
-func (s *Store) importOCIArchive(ctx context.Context, open func() (io.ReadCloser, error), sizes map[string]int64) ([]*Image, error) {
+func (s *Store) importOCIArchive(ctx context.Context, path string) ([]*Image, error) {
 	dir, err := os.MkdirTemp(s.dir, ".import-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := extractLayout(open, dir); err != nil {
+	if err := extractLayout(path, dir); err != nil {
 		return nil, err
 	}
 	idx, err := layout.ImageIndexFromPath(dir)
@@ -325,24 +331,10 @@ func layoutName(annotations map[string]string) string {
 // extractLayout writes the OCI layout files of the tar into dir: only
 // regular files with the names a layout has, so the archive cannot place
 // anything else, anywhere else.
-func extractLayout(open func() (io.ReadCloser, error), dir string) error {
-	rc, err := open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: not a tar: %v", ErrInvalidArchive, err)
-		}
-		name := strings.TrimPrefix(filepath.Clean(h.Name), "./")
+func extractLayout(path, dir string) error {
+	return eachEntry(path, func(name string, h *tar.Header, r io.Reader) error {
 		if h.Typeflag != tar.TypeReg || !ociArchiveEntry.MatchString(name) {
-			continue
+			return nil
 		}
 		dst := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
@@ -352,14 +344,12 @@ func extractLayout(open func() (io.ReadCloser, error), dir string) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrInvalidArchive, name, err)
 		}
-		_, err = io.Copy(f, tr)
+		_, err = io.Copy(f, r)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // importErr marks what the archive got wrong as the archive's fault; the

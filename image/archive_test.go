@@ -301,8 +301,8 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 }
 
-// TestTarSplitRecordsFollowTheirLayers: removing an image removes its
-// layers' records; records of layers the store lacks go at start-up.
+// TestTarSplitRecordsFollowTheirLayers: a pull writes its layers'
+// records; removing the image removes them.
 func TestTarSplitRecordsFollowTheirLayers(t *testing.T) {
 	reg := newTestRegistry(t, nil)
 	repo := reg.push(t, "ts/app:1", testImage(t, v1.Config{}, tarLayer(t, file("x", "x"))))

@@ -98,3 +98,11 @@ func (s *Store) layerTar(diffID string) (io.ReadCloser, error) {
 	out := asm.NewOutputTarStream(storage.NewPathFileGetter(s.LayerDir(diffID)), storage.NewJSONUnpacker(gz))
 	return readCloser{out, func() error { out.Close(); gz.Close(); return f.Close() }}, nil
 }
+
+// readCloser is a reader whose Close closes what it reads through.
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }

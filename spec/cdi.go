@@ -38,6 +38,9 @@ func cdiDevices(c *Container) ([]string, error) {
 	if err != nil {
 		return nil, invalidf("CDI annotations: %v", err)
 	}
+	if len(c.CDIDevices) == 0 && len(fromAnnotations) == 0 {
+		return nil, nil // most containers: nothing to allocate on the create path
+	}
 	slices.Sort(fromAnnotations) // a map's order is not the pod's
 	var out []string
 	for _, d := range append(slices.Clone(c.CDIDevices), fromAnnotations...) {
