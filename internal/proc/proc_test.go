@@ -69,3 +69,30 @@ func TestOthers(t *testing.T) {
 		t.Errorf("Others misses the parent %d", os.Getppid())
 	}
 }
+
+func TestParseStat(t *testing.T) {
+	// A command name with spaces and parentheses, as a process may choose.
+	line := "4242 (a ) b (c)) S 17 4242 4242 0 -1 4194560 153 0 0 0 0 0 0 0 20 0 1 0 987654 2334720 210 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	st, err := parseStat(4242, []byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (Stat{State: 'S', PPID: 17, StartTime: 987654}) {
+		t.Fatalf("parseStat = %+v", st)
+	}
+	for _, bad := range []string{"", "4242 no parens", "4242 (x) S 17 1 2 3", "4242 (x) S 17 1 1 0 -1 1 1 0 0 0 0 0 0 0 20 0 1 0 notanumber 1"} {
+		if st, err := parseStat(4242, []byte(bad)); err == nil {
+			t.Errorf("parseStat(%q) = %+v, want an error", bad, st)
+		}
+	}
+}
+
+func BenchmarkReadStat(b *testing.B) {
+	pid := os.Getpid()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadStat(pid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -45,6 +45,7 @@ func printReport(out io.Writer, r *Report) {
 		latencies(fmt.Sprintf("with %d pods", s.Pods), s.Queries)
 		if s.DaemonRSSMiB > 0 {
 			fmt.Fprintf(w, "daemon RSS idle / %d pods\t%.1f MiB\t%.1f MiB\t\t\t\n", s.Pods, s.DaemonRSSIdleMiB, s.DaemonRSSMiB)
+			fmt.Fprintf(w, "  own (anon) / mapped files\t%.1f MiB\t%.1f MiB\t\t\t\n", s.DaemonRSSAnonMiB, s.DaemonRSSFileMiB)
 		}
 		fmt.Fprintf(w, "overhead per pod (PSS)\t%.0f KiB\t\t\t\t\n", s.OverheadPerPodKiB)
 		for _, comm := range slices.Sorted(maps.Keys(s.OverheadByCommand)) {

@@ -23,6 +23,11 @@ type Scale struct {
 	// with them (0 when the daemon's pid is not known).
 	DaemonRSSIdleMiB float64 `json:"daemon_rss_idle_mib"`
 	DaemonRSSMiB     float64 `json:"daemon_rss_mib"`
+	// DaemonRSSAnonMiB and DaemonRSSFileMiB split DaemonRSSMiB into the
+	// daemon's own memory (heap, stacks) and the pages of its binary and
+	// libraries mapped from the page cache.
+	DaemonRSSAnonMiB float64 `json:"daemon_rss_anon_mib"`
+	DaemonRSSFileMiB float64 `json:"daemon_rss_file_mib"`
 	// OverheadPerPodKiB is the PSS of every process the pods brought that
 	// is not a container's own (monitors, pause or init processes, shims),
 	// per pod; OverheadByCommand splits it by command name.
@@ -63,6 +68,8 @@ func (c *cri) scale(ctx context.Context, n, rounds int, d daemon, reconnect func
 	defer c.removeAll(context.Background(), pods, 10, newSamples())
 	if d != nil {
 		out.DaemonRSSMiB = rssMiB(d.pid())
+		out.DaemonRSSAnonMiB = procField(fmt.Sprintf("/proc/%d/status", d.pid()), "RssAnon:") / 1024
+		out.DaemonRSSFileMiB = procField(fmt.Sprintf("/proc/%d/status", d.pid()), "RssFile:") / 1024
 	}
 	workloads := map[int]bool{}
 	for _, p := range pods {
