@@ -340,11 +340,15 @@ func makeMountpoints(rootfs string, mounts []rspec.Mount) error {
 // mount point outside the bundle (unmounted by then).
 func (m *Manager) removeDirs(rec *Record) error {
 	var errs []error
-	for _, d := range []string{rec.Bundle, rec.Dir} {
-		// Only ever below berth's own dirs, whatever a record says.
-		if strings.HasPrefix(d, m.bundlesDir()+"/") || strings.HasPrefix(d, m.dirsDir()+"/") {
-			errs = append(errs, os.RemoveAll(d))
-		}
+	// Only ever below berth's own dirs, whatever a record says. Into the
+	// trash, not deleted here: a container that wrote many files is
+	// removed as fast as one that wrote none (a busybox container's dirs
+	// took most of RemoveContainer's 2.7 ms).
+	if strings.HasPrefix(rec.Bundle, m.bundlesDir()+"/") {
+		errs = append(errs, m.bundlesTrash.Discard(rec.Bundle))
+	}
+	if strings.HasPrefix(rec.Dir, m.dirsDir()+"/") {
+		errs = append(errs, m.dirsTrash.Discard(rec.Dir))
 	}
 	// Not recursive: a rootfs still mounted there stops it, rather than
 	// being deleted through.

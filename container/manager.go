@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/internal/trace"
+	"github.com/berth-dev/berth/internal/trash"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/spec"
 	"github.com/sirupsen/logrus"
@@ -65,6 +66,8 @@ type Manager struct {
 	restored []*Container
 	// criu says, once probed, whether the host can checkpoint.
 	criu func() error
+	// bundlesTrash and dirsTrash take removed containers' bundles and dirs.
+	bundlesTrash, dirsTrash *trash.Bin
 }
 
 // NewManager loads the containers a previous run left, refreshes their
@@ -83,7 +86,16 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 			return nil, err
 		}
 	}
-	err := store.Recover(opts.DB, Bucket, "container",
+	// A removed container's dirs are renamed into the trash of their
+	// filesystem and deleted in the background.
+	var err error
+	if m.bundlesTrash, err = trash.Open(filepath.Join(opts.RunRoot, "trash")); err != nil {
+		return nil, err
+	}
+	if m.dirsTrash, err = trash.Open(filepath.Join(opts.Root, "trash")); err != nil {
+		return nil, err
+	}
+	err = store.Recover(opts.DB, Bucket, "container",
 		func(rec Record) error {
 			if err := m.destroy(ctx, &rec); err != nil {
 				return err

@@ -58,11 +58,11 @@ func (b *Berth) Conmons() []int {
 
 // ContainerLeftovers lists what this daemon's containers left once they
 // should all be gone: entries of the exit, bundle, upper-dir and attach
-// dirs, live conmons, zombie children of the daemon, and cgroup dirs at any
+// dirs and of the trash (emptied in the background), live conmons, zombie children of the daemon, and cgroup dirs at any
 // depth under cgroupParent (see Leftovers for the rest).
 func (b *Berth) ContainerLeftovers(cgroupParent string) []string {
 	var out []string
-	for _, d := range []string{"run/exits", "run/containers", "root/containers", "run/attach"} {
+	for _, d := range []string{"run/exits", "run/containers", "root/containers", "run/attach", "run/trash", "root/trash"} {
 		entries, _ := os.ReadDir(filepath.Join(b.Dir, d))
 		for _, e := range entries {
 			out = append(out, fmt.Sprintf("%s/%s", d, e.Name()))

@@ -539,7 +539,8 @@ func TestHostPathSymlinkToDirectory(t *testing.T) {
 	if got := listContainers(t, b, nil); len(got) != 0 {
 		t.Fatalf("a failed create is listed: %v", got)
 	}
-	if left := b.ContainerLeftovers(""); len(left) != 0 {
+	var left []string
+	if !eventually(10*time.Second, func() bool { left = b.ContainerLeftovers(""); return len(left) == 0 }) {
 		t.Fatalf("a failed create left:\n  %s", strings.Join(left, "\n  "))
 	}
 	if m := mountsUnder(t, filepath.Join(b.Dir, "run", "containers")); len(m) != 0 {
