@@ -16,7 +16,6 @@ import (
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/internal/proc"
-	"github.com/berth-dev/berth/internal/reaper"
 	"github.com/berth-dev/berth/internal/store"
 	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/internal/trash"
@@ -108,9 +107,8 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 					logrus.WithError(err).WithField("container", rec.ID).Warn("saving container state")
 				}
 			}
-			if rec.ConmonPid > 0 {
-				reaper.Adopt(rec.ConmonPid) // a no-op unless it is berth's child
-			}
+			// Its monitor is not berth's child: a monitor re-parents to
+			// the nearest subreaper above the berth that died, or init.
 			// Not refreshed here but with its watch, below: until then
 			// every look at it refreshes it (look), and berth serves
 			// sooner after a restart with many containers.
