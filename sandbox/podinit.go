@@ -175,12 +175,13 @@ func startPodInit(mountNS string, joins map[string]string, command []string) (po
 			return err
 		}
 		pid = cmd.Process.Pid
-		reaper.Adopt(pid)
 		return cmd.Process.Release()
 	})
 	if err != nil {
 		return podInit{}, fmt.Errorf("start the pod's init: %w", err)
 	}
+	// Out here: the adoption reads /proc, which the init's tree lacks.
+	reaper.Adopt(pid)
 	st, err := proc.ReadStat(pid)
 	if err != nil {
 		syscall.Kill(pid, syscall.SIGKILL)

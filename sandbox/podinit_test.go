@@ -8,6 +8,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/internal/proc"
@@ -102,6 +103,15 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 	}
 	if proc.Alive(init.pid, init.start) {
 		t.Error("stopPodInit left the init running")
+	}
+	// berth's own child: reaped by berth as it exits, not left a zombie
+	// for the reaper's slow scan.
+	deadline := time.Now().Add(2 * time.Second)
+	for _, err := os.Stat(fmt.Sprintf("/proc/%d", init.pid)); err == nil; _, err = os.Stat(fmt.Sprintf("/proc/%d", init.pid)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stopped init is still a zombie: it was not adopted for reaping")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

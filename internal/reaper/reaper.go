@@ -69,7 +69,15 @@ func Start() error {
 // exits. Any other pid is left to its parent.
 func Adopt(pid int) {
 	st, err := proc.ReadStat(pid)
-	if err != nil || st.PPID != os.Getpid() {
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			// Not gone: this thread cannot see it (a thread in another
+			// mount namespace has another /proc, or none).
+			logrus.WithError(err).WithField("pid", pid).Warn("orphan not adopted; the reaper's scan takes it once it exits")
+		}
+		return
+	}
+	if st.PPID != os.Getpid() {
 		return
 	}
 	mu.Lock()

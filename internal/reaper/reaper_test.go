@@ -97,8 +97,13 @@ func TestAdoptIgnoresOthersChildren(t *testing.T) {
 func TestStaleUnknownZombieIsReapedByTheScan(t *testing.T) {
 	defer func(old time.Duration) { staleAfter = old }(staleAfter)
 	staleAfter = 50 * time.Millisecond
-	pid := orphan(t, "true")
-	for st, err := proc.ReadStat(pid); err == nil && st.State != 'Z'; st, err = proc.ReadStat(pid) {
+	// Long enough to outlive the shell, which reaps a job that ended
+	// before it did.
+	pid := orphan(t, "sleep 0.1")
+	for st, err := proc.ReadStat(pid); st.State != 'Z'; st, err = proc.ReadStat(pid) {
+		if err != nil {
+			t.Fatalf("the orphan %d went before it was a zombie of the test: %v", pid, err)
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	if !zombieChild() {
