@@ -107,4 +107,12 @@ func TestExitWatcherAnnouncesTheExit(t *testing.T) {
 	if st := c.Snapshot(); st.State != Exited || st.ExitCode != 0 {
 		t.Errorf("state %s, exit code %d; want exited with 0", st.State, st.ExitCode)
 	}
+	// The watcher goes on to release the exited container from its
+	// runtime; the test ends once it has, not while it is adding to the
+	// releases its cleanup waits for.
+	for deadline := time.Now().Add(10 * time.Second); !c.Snapshot().RuntimeDeleted; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the exited container was not released from its runtime")
+		}
+	}
 }
