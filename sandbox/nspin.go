@@ -32,6 +32,9 @@ func podNamespaces(ns Namespaces) []string {
 	if ns.SharedPID && !ns.HostPID {
 		kinds = append(kinds, "pid")
 	}
+	if ns.UserNS != nil {
+		kinds = append(kinds, "user")
+	}
 	return kinds
 }
 

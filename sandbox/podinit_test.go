@@ -125,7 +125,10 @@ func TestPodInitFallsBackToTheRuntime(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(m.nsDir(), initMountNSPin)); !os.IsNotExist(err) {
 		t.Errorf("a failed mount namespace left its pin: %v", err)
 	}
-	if !m.holdsItself(Namespaces{}) || m.holdsItself(Namespaces{UserNS: &UserNS{}}) {
-		t.Error("pods without a shared PID namespace: held by berth unless they have a user namespace")
+	if !m.holdsItself(Namespaces{}) || !m.holdsItself(Namespaces{UserNS: &UserNS{}}) {
+		t.Error("pods without a shared PID namespace are held by berth, with a user namespace or without")
+	}
+	if m.holdsItself(Namespaces{UserNS: &UserNS{}, SharedPID: true}) {
+		t.Error("a user-namespaced pod that shares its PID namespace needs the runtime's pause as its init")
 	}
 }

@@ -157,6 +157,14 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 			return unpinNamespaces(map[string]string{"ipc": pins["ipc"], "uts": pins["uts"]})
 		})
 	}
+	if rec.Holder == HolderBerth && cfg.Namespaces.UserNS != nil {
+		if err := pinUserNamespace(&rec, m.opts.Pause.Command, hostname); err != nil {
+			return err
+		}
+		u.Push("unpin pod user namespace", func() error {
+			return unpinNamespaces(map[string]string{"user": rec.PauseNS["user"], "ipc": rec.PauseNS["ipc"], "uts": rec.PauseNS["uts"]})
+		})
+	}
 	end()
 	if rec.NetNS != "" {
 		// The netns stays while a DEL is still to be retried: without it the
@@ -226,7 +234,9 @@ func (r *Record) threadNamespaces() map[string]string {
 	if r.NetNS != "" {
 		pins["net"] = r.NetNS
 	}
-	if r.Holder == HolderBerth {
+	// A user namespace's IPC and UTS namespaces are made in it, by the
+	// child that makes it (pinUserNamespace).
+	if r.Holder == HolderBerth && r.Config.Namespaces.UserNS == nil {
 		for _, kind := range []string{"ipc", "uts"} {
 			if path := r.PauseNS[kind]; path != "" {
 				pins[kind] = path
@@ -242,7 +252,9 @@ func (r *Record) threadNamespaces() map[string]string {
 // namespace on a host where berth cannot give its init a mount namespace.
 func (m *Manager) holdsItself(ns Namespaces) bool {
 	if ns.UserNS != nil {
-		return false
+		// berth makes and pins the user namespace (pinUserNamespace); an
+		// init in it, which a shared PID namespace takes, is the runtime's.
+		return !ns.SharedPID
 	}
 	if ns.SharedPID && !ns.HostPID {
 		_, err := m.podInitMountNS()
@@ -296,7 +308,11 @@ func (m *Manager) finishPinnedPod(rec *Record, u *undo.Stack) error {
 	joins := rec.threadNamespaces()
 	if len(rec.Config.Sysctls) > 0 {
 		end := rec.Startup.Begin("sysctls")
-		if err := applySysctls(rec.Config.Sysctls, joins); err != nil {
+		apply := func() error { return applySysctls(rec.Config.Sysctls, joins) }
+		if rec.Config.Namespaces.UserNS != nil {
+			apply = func() error { return applyUsernsSysctls(rec) }
+		}
+		if err := apply(); err != nil {
 			return err
 		}
 		end()

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,4 +107,77 @@ func checkPodHolder(t *testing.T, hostname string, info podInfo, shared bool) {
 	if !slices.Equal(names, []string{"dev", "pause", "proc", "sys"}) {
 		t.Errorf("pod init's root holds %v; want only the empty pause rootfs", names)
 	}
+}
+
+// A user-namespaced pod whose containers do not share a PID namespace has
+// no process of its own either: berth makes its user namespace, with the
+// pod's mappings, and the IPC and UTS namespaces that namespace owns; the
+// containers join them, with the hostname and both kinds of sysctl set
+// (the IPC one as the pod's root, the only one the kernel lets write it).
+// One that shares its PID namespace still gets the runtime's pause as init.
+func TestUserNamespacedPodWithoutProcess(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-usernspin", "berthitusnpin", "10.124.40.0/24")
+	p := f.runPod(t, "usernspin", func(cfg *runtimeapi.PodSandboxConfig) {
+		usernsPod(cfg)
+		cfg.Linux.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "81", "kernel.shmmni": "2048"}
+	})
+	_, podInfo := podStatus(t, f.b, p.id)
+	checkPodHolder(t, "usernspin", podInfo, false)
+	userPin := podInfo.Namespaces["user"]
+	if !isNamespace(userPin) {
+		t.Fatalf("pod's user namespace pin %q is not a namespace", userPin)
+	}
+	runcList := func() string {
+		root := filepath.Join(f.b.Dir, "run", "runc")
+		if _, err := os.Stat(root); os.IsNotExist(err) {
+			return "" // runc has run nothing yet
+		}
+		out, err := exec.Command("/usr/local/sbin/runc", "--root", root, "list", "-q").Output()
+		if err != nil {
+			t.Fatalf("runc list: %v", err)
+		}
+		return string(out)
+	}
+	if strings.Contains(runcList(), p.id) {
+		t.Errorf("the runtime runs a pause for the pod:\n%s", runcList())
+	}
+	a := runContainer(t, f.b, p, containerConfig("a", "sleep", "3600"))
+	b := runContainer(t, f.b, p, containerConfig("b", "sleep", "3600"))
+	for _, id := range []string{a, b} {
+		_, info := containerStatus(t, f.b, id)
+		for kind, pin := range map[string]string{"net": podInfo.NetNS, "ipc": podInfo.Namespaces["ipc"], "uts": podInfo.Namespaces["uts"], "user": userPin} {
+			if !sameNamespace(fmt.Sprintf("/proc/%d/ns/%s", info.PID, kind), pin) {
+				t.Errorf("container %s is not in the pod's %s namespace", id, kind)
+			}
+		}
+		if got := strings.Fields(execSync(t, f.b, id, "cat", "/proc/self/uid_map")); len(got) != 3 || got[0] != "0" || got[1] != strconv.Itoa(usernsHostID) || got[2] != "65536" {
+			t.Errorf("uid_map in container %s: %q, want 0 %d 65536", id, got, usernsHostID)
+		}
+		if out := strings.TrimSpace(execSync(t, f.b, id, "hostname")); out != "usernspin" {
+			t.Errorf("hostname in container %s: %q", id, out)
+		}
+		if out := strings.TrimSpace(execSync(t, f.b, id, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shmmni")); strings.Join(strings.Fields(out), " ") != "81 2048" {
+			t.Errorf("pod sysctls in container %s: %q, want 81 and 2048", id, out)
+		}
+	}
+	if data, _ := os.ReadFile("/proc/sys/kernel/shmmni"); strings.TrimSpace(string(data)) == "2048" {
+		t.Error("the pod's kernel.shmmni reached the host")
+	}
+
+	shared := f.runPod(t, "usernsshared", func(cfg *runtimeapi.PodSandboxConfig) {
+		usernsPod(cfg)
+		cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	})
+	cfg := containerConfig("c", "sleep", "3600")
+	cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	c := runContainer(t, f.b, shared, cfg)
+	if out := execSync(t, f.b, c, "cat", "/proc/1/cmdline"); !strings.Contains(out, "pause") && !strings.Contains(out, "catatonit") {
+		t.Errorf("PID 1 of a shared-PID user-namespaced pod is %q, want its pause", out)
+	}
+	if !strings.Contains(runcList(), shared.id) {
+		t.Errorf("a shared-PID user-namespaced pod has no pause at the runtime:\n%s", runcList())
+	}
+	removePod(t, f.b, p.id)
+	removePod(t, f.b, shared.id)
+	f.assertAllClean(t, []testPod{p, shared})
 }
