@@ -61,20 +61,33 @@ func applySysctls(sysctls map[string]string, joins map[string]string) error {
 	if len(sysctls) == 0 {
 		return nil
 	}
+	files, err := sysctlFiles(sysctls)
+	if err != nil {
+		return err
+	}
+	return inNamespaces("", joins, func() error { return writeSysctls(files) })
+}
+
+// sysctlFiles maps each sysctl's /proc/sys file to its value.
+func sysctlFiles(sysctls map[string]string) (map[string]string, error) {
 	files := make(map[string]string, len(sysctls))
 	for key, value := range sysctls {
 		path, err := sysctlPath(key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		files[path] = value
 	}
-	return inNamespaces("", joins, func() error {
-		for path, value := range files {
-			if err := os.WriteFile(path, []byte(value), 0); err != nil {
-				return fmt.Errorf("set sysctl %s=%q: %w", strings.TrimPrefix(path, "/proc/sys/"), value, err)
-			}
+	return files, nil
+}
+
+// writeSysctls writes the files of sysctlFiles, from the calling thread's
+// namespaces.
+func writeSysctls(files map[string]string) error {
+	for path, value := range files {
+		if err := os.WriteFile(path, []byte(value), 0); err != nil {
+			return fmt.Errorf("set sysctl %s=%q: %w", strings.TrimPrefix(path, "/proc/sys/"), value, err)
 		}
-		return nil
-	})
+	}
+	return nil
 }

@@ -100,20 +100,20 @@ func hostIDOf(maps []IDMap) (int, bool) {
 // the owning namespace's root write them, and host root gets the "other"
 // bits (read-only).
 func applyUsernsSysctls(rec *Record) error {
-	netSysctls, ipcSysctls := map[string]string{}, map[string]string{}
+	inNet, inIPC := map[string]string{}, map[string]string{}
 	for key, value := range rec.Config.Sysctls {
 		if strings.HasPrefix(strings.ReplaceAll(key, "/", "."), "net.") {
-			netSysctls[key] = value
+			inNet[key] = value
 		} else {
-			ipcSysctls[key] = value
+			inIPC[key] = value
 		}
 	}
-	if len(netSysctls) > 0 {
-		if err := applySysctls(netSysctls, map[string]string{"net": rec.NetNS}); err != nil {
+	if len(inNet) > 0 {
+		if err := applySysctls(inNet, map[string]string{"net": rec.NetNS}); err != nil {
 			return err
 		}
 	}
-	if len(ipcSysctls) == 0 {
+	if len(inIPC) == 0 {
 		return nil
 	}
 	u := rec.Config.Namespaces.UserNS
@@ -122,13 +122,9 @@ func applyUsernsSysctls(rec *Record) error {
 	if !okU || !okG {
 		return invalidf("IPC sysctls need the pod's root mapped to a host ID; its user namespace maps no ID 0")
 	}
-	files := make(map[string]string, len(ipcSysctls))
-	for key, value := range ipcSysctls {
-		path, err := sysctlPath(key)
-		if err != nil {
-			return err
-		}
-		files[path] = value
+	files, err := sysctlFiles(inIPC)
+	if err != nil {
+		return err
 	}
 	return inNamespaces("", map[string]string{"ipc": rec.PauseNS["ipc"]}, func() error {
 		// This thread only, with raw syscalls (syscall.Setresuid changes
@@ -139,11 +135,6 @@ func applyUsernsSysctls(rec *Record) error {
 		if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, ^uintptr(0), uintptr(uid), ^uintptr(0)); e != 0 {
 			return fmt.Errorf("take the pod root's user %d: %w", uid, e)
 		}
-		for path, value := range files {
-			if err := os.WriteFile(path, []byte(value), 0); err != nil {
-				return fmt.Errorf("set sysctl %s=%q: %w", strings.TrimPrefix(path, "/proc/sys/"), value, err)
-			}
-		}
-		return nil
+		return writeSysctls(files)
 	})
 }
