@@ -247,8 +247,8 @@ func (r *Record) threadNamespaces() map[string]string {
 }
 
 // holdsItself says whether berth holds a pod's namespaces itself, with no
-// OCI runtime: unless the pod has a user namespace (only a process can make
-// one, and it must own the pod's other namespaces), or shares its PID
+// OCI runtime: unless the pod has a user namespace and shares its PID
+// namespace (its init must live in the user namespace), or shares its PID
 // namespace on a host where berth cannot give its init a mount namespace.
 func (m *Manager) holdsItself(ns Namespaces) bool {
 	if ns.UserNS != nil {

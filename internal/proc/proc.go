@@ -22,10 +22,11 @@ type Stat struct {
 	StartTime uint64 // clock ticks after boot; with the pid, names one process for good
 }
 
-// ReadStat parses /proc/<pid>/stat. It allocates only the path: the
-// reaper and container creates and stops read it, and with hundreds of
-// pods the garbage of reading the whole file and splitting it into
-// fields was most of what the daemon allocated.
+// ReadStat parses /proc/<pid>/stat. It allocates only the path (and the
+// copy the open call makes of it): the reaper and container creates and
+// stops read it, and with hundreds of pods the garbage of reading the
+// whole file and splitting it into fields was most of what the daemon
+// allocated.
 func ReadStat(pid int) (Stat, error) {
 	path := "/proc/" + strconv.Itoa(pid) + "/stat"
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
