@@ -424,18 +424,8 @@ func (s *Store) ImportDir(ctx context.Context, dir string) {
 		}
 		done[path] = stamp
 		data, _ := json.Marshal(done)
-		if err := writeReplacing(record, data); err != nil {
+		if err := fsutil.ReplaceFile(record, data, 0o600); err != nil {
 			log.WithError(err).Warn("cannot record the import; it runs again at the next start")
 		}
 	}
-}
-
-// writeReplacing replaces path with data whole: a crash leaves the old
-// file or the new one.
-func writeReplacing(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

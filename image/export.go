@@ -25,7 +25,7 @@ func (s *Store) ExportCheck(ref string) (*Image, error) {
 	}
 	for _, l := range img.Layers {
 		if _, err := os.Stat(s.tarSplitPath(l)); err != nil {
-			return nil, fmt.Errorf("%w: %s was stored without its tar-split record; remove the image and pull or import it again", ErrNotExportable, l)
+			return nil, noTarSplit(l)
 		}
 	}
 	return img, nil

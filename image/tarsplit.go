@@ -17,6 +17,11 @@ import (
 // export rebuilds it from (stored by a berth before it kept them).
 var ErrNotExportable = errors.New("layer cannot be exported")
 
+// noTarSplit is the ErrNotExportable of a layer without its record.
+func noTarSplit(diffID string) error {
+	return fmt.Errorf("%w: %s was stored without its tar-split record; remove the image and pull or import it again", ErrNotExportable, diffID)
+}
+
 func (s *Store) tarSplitDir() string { return filepath.Join(s.dir, "tar-split") }
 
 // tarSplitPath is where a layer's tar-split record lives: beside the
@@ -85,7 +90,7 @@ func (w *tarSplitWriter) abort() {
 func (s *Store) layerTar(diffID string) (io.ReadCloser, error) {
 	f, err := os.Open(s.tarSplitPath(diffID))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s was stored without its tar-split record; remove the image and pull or import it again", ErrNotExportable, diffID)
+		return nil, noTarSplit(diffID)
 	}
 	if err != nil {
 		return nil, err

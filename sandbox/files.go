@@ -3,8 +3,9 @@ package sandbox
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // Where a pod with no DNS config, or on the host network, gets its files.
@@ -90,22 +91,7 @@ func resolvConf(dns DNSConfig) (string, error) {
 
 // writeFile replaces path atomically; containers see a whole file or none.
 func writeFile(path, content string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	_, err = tmp.WriteString(content)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := fsutil.ReplaceFile(path, []byte(content), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

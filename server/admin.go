@@ -95,15 +95,10 @@ func (s *Server) ServeAdmin(l net.Listener) *http.Server {
 // formats need to read it more than once), imports it and answers with
 // what it stored.
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
-	answer := func(code int, res AdminResult) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(res)
-	}
 	// The ".import-" prefix: the store removes what a crash left of it.
 	f, err := os.CreateTemp(s.images.Dir(), ".import-upload-")
 	if err != nil {
-		answer(http.StatusInternalServerError, AdminResult{Error: err.Error()})
+		writeAdminResult(w, http.StatusInternalServerError, AdminResult{Error: err.Error()})
 		return
 	}
 	defer os.Remove(f.Name())
@@ -112,7 +107,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		err = cerr
 	}
 	if err != nil {
-		answer(http.StatusBadRequest, AdminResult{Error: "reading the archive: " + err.Error()})
+		writeAdminResult(w, http.StatusBadRequest, AdminResult{Error: "reading the archive: " + err.Error()})
 		return
 	}
 	imgs, err := s.images.Import(r.Context(), f.Name())
@@ -122,7 +117,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusBadRequest
 		}
 		logrus.WithError(err).Warn("image import refused")
-		answer(code, AdminResult{Error: err.Error()})
+		writeAdminResult(w, code, AdminResult{Error: err.Error()})
 		return
 	}
 	var res AdminResult
@@ -130,7 +125,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		res.Images = append(res.Images, ImportedImage{ID: img.ID, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests})
 		logrus.WithFields(logrus.Fields{"image": img.ID, "tags": img.RepoTags}).Info("image imported")
 	}
-	answer(http.StatusOK, res)
+	writeAdminResult(w, http.StatusOK, res)
 }
 
 // handleExport streams the image as a docker-archive. What can fail is
@@ -147,9 +142,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, image.ErrNotExportable):
 			code = http.StatusConflict
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(AdminResult{Error: err.Error()})
+		writeAdminResult(w, code, AdminResult{Error: err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
@@ -158,4 +151,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	logrus.WithField("image", img.ID).Info("image exported")
+}
+
+// writeAdminResult answers an admin call with its JSON result.
+func writeAdminResult(w http.ResponseWriter, code int, res AdminResult) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(res)
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,10 +24,6 @@ type Bin struct {
 	dir  string
 	seq  atomic.Uint64
 	wake chan struct{}
-	// idle is closed and replaced as the worker finds the trash empty, for
-	// Wait.
-	mu   sync.Mutex
-	idle chan struct{}
 }
 
 // Open makes dir (private to root) and starts its worker, which begins
@@ -37,7 +32,7 @@ func Open(dir string) (*Bin, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("trash dir: %w", err)
 	}
-	b := &Bin{dir: dir, wake: make(chan struct{}, 1), idle: make(chan struct{})}
+	b := &Bin{dir: dir, wake: make(chan struct{}, 1)}
 	b.wake <- struct{}{}
 	go b.work()
 	return b, nil
@@ -67,24 +62,6 @@ func (b *Bin) Discard(path string) error {
 	return nil
 }
 
-// Wait reports whether the worker went over the trash after the call with
-// nothing more discarded meanwhile, within timeout (for tests).
-func (b *Bin) Wait(timeout time.Duration) bool {
-	b.mu.Lock()
-	idle := b.idle
-	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-idle:
-		return true
-	case <-time.After(timeout):
-		return false
-	}
-}
-
 func (b *Bin) work() {
 	for range b.wake {
 		for {
@@ -108,10 +85,6 @@ func (b *Bin) work() {
 				break
 			}
 		}
-		b.mu.Lock()
-		close(b.idle)
-		b.idle = make(chan struct{})
-		b.mu.Unlock()
 	}
 }
 
