@@ -68,6 +68,9 @@ type Manager struct {
 
 	initMnt      initMountNS // of the pod inits berth starts
 	settleFailed sync.Once   // warned once: a pod init's cgroup or OOM score
+
+	usernsInit    sync.Once // checks once whether berth can start user-namespaced pods' inits
+	usernsInitErr error     // why it cannot, if it cannot
 }
 
 // NewManager loads the sandboxes a previous run left and rolls back those

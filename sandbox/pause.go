@@ -8,6 +8,8 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
+
+	"github.com/berth-dev/berth/internal/podinit"
 )
 
 // The pause process: a static program (Debian's catatonit -P by default)
@@ -15,7 +17,7 @@ import (
 // starts without pulling an image. It runs as nobody with no capabilities.
 const (
 	pauseUID      = 65535
-	pauseInRootfs = "/pause"
+	pauseInRootfs = podinit.Program
 	pauseOOMScore = -998 // keep the pod's namespaces alive under memory pressure
 	pauseSpecFile = "config.json"
 )

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,23 +13,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/cgroups"
+	"github.com/berth-dev/berth/internal/podinit"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
+	"github.com/berth-dev/berth/internal/undo"
 )
 
 // A pod whose containers share a PID namespace needs a process: PID 1 of
 // that namespace, which lives as long as the pod (a PID namespace whose
 // init has exited takes no new process). berth starts the pause program as
 // that init itself, with no OCI runtime and no monitor, in the pod's
-// pinned network, IPC and UTS namespaces. Other pods have no process of
-// their own at all.
+// pinned network, IPC and UTS namespaces, in a tree of its own
+// (internal/podinit). Other pods have no process of their own at all.
 //
-// The init runs in a mount namespace whose whole tree is the empty
-// read-only pause rootfs with the program bound at /pause: the host's tree
-// is pivoted away and detached. A chroot would not do: a container of the
-// pod running as the init's user may open /proc/1/root, and ".." from a
-// chroot's root leads on to the host's. Every pod's init shares that one
-// mount namespace, made once and pinned under the namespace dir.
+// Every init of a pod without a user namespace shares one mount namespace,
+// made once and pinned under the namespace dir. That of a user-namespaced
+// pod makes its own (makeUserNamespace).
 const initMountNSPin = "pod-init-mnt"
 
 // initMountNS is the shared mount namespace of pod inits, made the first
@@ -90,7 +88,7 @@ func makeInitMountNS(rootfs, program, pin string) (err error) {
 		// mount namespace, and is not reused.
 		runtime.LockOSThread()
 		tid <- unix.Gettid()
-		if err := enterInitRoot(rootfs, program); err != nil {
+		if err := podinit.EnterRoot(rootfs, program); err != nil {
 			entered <- err
 			return
 		}
@@ -109,37 +107,8 @@ func makeInitMountNS(rootfs, program, pin string) (err error) {
 	return nil
 }
 
-// enterInitRoot moves the calling thread, locked to it, into a new mount
-// namespace and pivots its root to rootfs.
-func enterInitRoot(rootfs, program string) error {
-	const ro = unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV
-	target := filepath.Join(rootfs, pauseInRootfs)
-	steps := []struct {
-		what string
-		do   func() error
-	}{
-		// CLONE_FS: this thread's root and cwd become its own to change.
-		{"unshare the mount namespace", func() error { return unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS) }},
-		{"make mounts private", func() error { return unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") }},
-		{"bind the rootfs", func() error { return unix.Mount(rootfs, rootfs, "", unix.MS_BIND, "") }},
-		{"bind the pause program", func() error { return unix.Mount(program, target, "", unix.MS_BIND, "") }},
-		{"make the pause program read-only", func() error { return unix.Mount("", target, "", ro, "") }},
-		{"enter the rootfs", func() error { return unix.Chdir(rootfs) }},
-		{"pivot_root", func() error { return unix.PivotRoot(".", ".") }},
-		{"detach the host's tree", func() error { return unix.Unmount(".", unix.MNT_DETACH) }},
-		{"chdir /", func() error { return unix.Chdir("/") }},
-		{"make the root read-only", func() error { return unix.Mount("", "/", "", ro, "") }},
-	}
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			return fmt.Errorf("%s: %w", s.what, err)
-		}
-	}
-	return nil
-}
-
-// podInit is a pod init berth started.
-type podInit struct {
+// startedInit is a pod init berth started.
+type startedInit struct {
 	pid   int
 	start uint64 // its start time, against pid reuse
 }
@@ -147,13 +116,14 @@ type podInit struct {
 // startPodInit starts the pause program as PID 1 of a new PID namespace,
 // in the mount namespace pinned at mountNS and the namespaces pinned at
 // joins (by kind: "net", "ipc", "uts"), as the pause user with no
-// capabilities, in its own session. berth reaps it when it exits.
-func startPodInit(mountNS string, joins map[string]string, command []string) (podInit, error) {
+// capabilities, in its own session, born in the cgroup of birth. berth
+// reaps it when it exits.
+func startPodInit(mountNS string, joins map[string]string, command []string, birth *cgroups.Birthplace) (startedInit, error) {
 	// Opened here, in the host's mount namespace: the starting thread sees
 	// only the init's tree once it has entered it.
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return podInit{}, err
+		return startedInit{}, err
 	}
 	defer devNull.Close()
 	var pid int
@@ -171,6 +141,9 @@ func startPodInit(mountNS string, joins map[string]string, command []string) (po
 				Credential: &syscall.Credential{Uid: pauseUID, Gid: pauseUID},
 			},
 		}
+		if err := bornIn(birth, cmd.SysProcAttr); err != nil {
+			return err
+		}
 		if err := cmd.Start(); err != nil {
 			return err
 		}
@@ -178,30 +151,72 @@ func startPodInit(mountNS string, joins map[string]string, command []string) (po
 		return cmd.Process.Release()
 	})
 	if err != nil {
-		return podInit{}, fmt.Errorf("start the pod's init: %w", err)
+		return startedInit{}, fmt.Errorf("start the pod's init: %w", err)
 	}
 	// Out here: the adoption reads /proc, which the init's tree lacks.
+	return adoptInit(pid)
+}
+
+// adoptInit has berth reap the pod init it started, pid, when it exits,
+// and reads its start time.
+func adoptInit(pid int) (startedInit, error) {
 	reaper.Adopt(pid)
 	st, err := proc.ReadStat(pid)
 	if err != nil {
 		syscall.Kill(pid, syscall.SIGKILL)
-		return podInit{}, fmt.Errorf("pod init %d: %w", pid, err)
+		return startedInit{}, fmt.Errorf("pod init %d: %w", pid, err)
 	}
-	return podInit{pid: pid, start: st.StartTime}, nil
+	return startedInit{pid: pid, start: st.StartTime}, nil
 }
 
-// settleInit puts a pod's init where runc would have put a pause process:
-// in the sandbox's cgroup, with the pause OOM score (raised to what berth
-// may set). Neither is worth failing the pod for: the init is tiny, and a
-// host that refuses either is logged.
-func (m *Manager) settleInit(rec *Record) error {
-	var errs []error
-	if err := m.opts.Host.Cgroups.Enter(cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath, rec.PausePID); err != nil {
-		errs = append(errs, err)
+// keepInit makes a pod init berth started the pod's: recorded, and saved
+// at once (a crash before the pod is complete kills it at the next start's
+// rollback), stopped by the undo, and given the pause OOM score (raised to
+// what berth may set; a host that refuses is logged).
+func (m *Manager) keepInit(rec *Record, u *undo.Stack, init startedInit) error {
+	rec.PausePID, rec.PauseStart = init.pid, init.start
+	u.Push("stop pod init", func() error { return m.stopPause(rec) })
+	if err := m.save(*rec); err != nil {
+		return err
 	}
 	score := m.opts.Host.ClampOOMScoreAdj(pauseOOMScore)
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", rec.PausePID), []byte(fmt.Sprint(score)), 0); err != nil {
-		errs = append(errs, fmt.Errorf("set OOM score %d: %w", score, err))
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", init.pid), []byte(fmt.Sprint(score)), 0); err != nil {
+		m.warnSettle(rec, fmt.Errorf("set OOM score %d: %w", score, err))
 	}
-	return errors.Join(errs...)
+	return nil
+}
+
+// initBirthplace opens the sandbox's cgroup for its init to be born in,
+// where runc would have put a pause process. A host that refuses is told
+// once in the log, and the init stays in berth's cgroup: not worth failing
+// the pod for, the init is tiny.
+func (m *Manager) initBirthplace(rec *Record) *cgroups.Birthplace {
+	b, err := m.opts.Host.Cgroups.OpenBirthplace(cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath)
+	if err != nil {
+		m.warnSettle(rec, err)
+		return nil
+	}
+	return b
+}
+
+// bornIn moves the calling thread (locked, and thrown away after) into the
+// cgroup in birth's v1 hierarchies and has attr clone the child into its v2
+// one, so that the child is born there; nil is berth's own cgroup.
+func bornIn(birth *cgroups.Birthplace, attr *syscall.SysProcAttr) error {
+	if birth == nil {
+		return nil
+	}
+	if err := birth.EnterThread(); err != nil {
+		return err
+	}
+	attr.CgroupFD, attr.UseCgroupFD = birth.CgroupFD()
+	return nil
+}
+
+// warnSettle logs, once, that a pod init is not where runc would have put
+// a pause process.
+func (m *Manager) warnSettle(rec *Record, err error) {
+	m.settleFailed.Do(func() {
+		logrus.WithError(err).WithField("sandbox", rec.ID).Warn("pod init left in berth's cgroup or OOM score (logged once)")
+	})
 }

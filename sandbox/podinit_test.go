@@ -6,11 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/internal/cgroups"
 	"github.com/berth-dev/berth/internal/proc"
 )
 
@@ -40,8 +44,8 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 		t.Skipf("the host lacks %s (install-deps installs it): %v", catatonit, err)
 	}
 	m := initTestManager(t, catatonit)
-	if !m.holdsItself(Namespaces{SharedPID: true}) {
-		t.Fatal("berth does not hold a shared-PID pod itself on a host that can")
+	if !m.holdsItself(Namespaces{SharedPID: true}) || !m.holdsItself(Namespaces{SharedPID: true, UserNS: &UserNS{}}) {
+		t.Fatal("berth does not hold shared-PID pods itself, with or without a user namespace, on a host that can")
 	}
 	mnt, err := m.podInitMountNS()
 	if err != nil {
@@ -49,16 +53,19 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 	}
 	var root []string
 	var writeErr error
+	var pauseRW string
 	err = inNamespaces(mnt, nil, func() error {
 		entries, err := os.ReadDir("/")
 		for _, e := range entries {
 			root = append(root, e.Name())
 		}
-		f, werr := os.OpenFile("/pause", os.O_WRONLY, 0)
-		if werr == nil {
-			f.Close()
+		// Not an open of /pause for writing: while any init runs the
+		// program, that fails with ETXTBSY whatever the mount.
+		var fs unix.Statfs_t
+		if serr := unix.Statfs("/pause", &fs); serr != nil || fs.Flags&unix.ST_RDONLY == 0 {
+			pauseRW = fmt.Sprintf("statfs %v, flags %#x", serr, fs.Flags)
 		}
-		writeErr = werr
+		writeErr = os.Mkdir("/new", 0o755)
 		return err
 	})
 	if err != nil {
@@ -68,7 +75,10 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 		t.Errorf("the pod inits' root holds %v; want the pause rootfs only", root)
 	}
 	if !errors.Is(writeErr, syscall.EROFS) {
-		t.Errorf("opening /pause for writing there: %v; want EROFS", writeErr)
+		t.Errorf("mkdir /new there: %v; want EROFS", writeErr)
+	}
+	if pauseRW != "" {
+		t.Errorf("/pause there is not a read-only mount: %s", pauseRW)
 	}
 
 	dir := t.TempDir()
@@ -77,11 +87,34 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unpinNamespaces(pins) })
-	init, err := startPodInit(mnt, pins, m.opts.Pause.Command)
+	// Born in its cgroup, on this host's real hierarchies.
+	cg, err := cgroups.Probe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.opts.Host.Cgroups = cg
+	rec := &Record{Holder: HolderBerth, CgroupsPath: fmt.Sprintf("/berth-test-init-%d", os.Getpid())}
+	birth := m.initBirthplace(rec)
+	if birth == nil {
+		t.Fatal("the pod's cgroup could not be opened")
+	}
+	defer birth.Close()
+	t.Cleanup(func() {
+		if err := cg.Remove(cgroups.Cgroupfs, rec.CgroupsPath); err != nil {
+			t.Error(err)
+		}
+	})
+	init, err := startPodInit(mnt, pins, m.opts.Pause.Command, birth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(init.pid, syscall.SIGKILL) })
+	cgs, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", init.pid))
+	for _, line := range strings.Split(strings.TrimSpace(string(cgs)), "\n") {
+		if !strings.HasSuffix(line, ":"+rec.CgroupsPath) {
+			t.Errorf("the init was born in cgroup %q, not %s", line, rec.CgroupsPath)
+		}
+	}
 	st, err := proc.ReadStat(init.pid)
 	if err != nil || st.StartTime != init.start {
 		t.Fatalf("init %d: %v, start %d want %d", init.pid, err, st.StartTime, init.start)
@@ -97,7 +130,7 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", init.pid)); exe != "/" {
 		t.Errorf("init's root reads %q", exe)
 	}
-	rec := &Record{Holder: HolderBerth, PausePID: init.pid, PauseStart: init.start}
+	rec.PausePID, rec.PauseStart = init.pid, init.start
 	if err := m.stopPodInit(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +162,6 @@ func TestPodInitFallsBackToTheRuntime(t *testing.T) {
 		t.Error("pods without a shared PID namespace are held by berth, with a user namespace or without")
 	}
 	if m.holdsItself(Namespaces{UserNS: &UserNS{}, SharedPID: true}) {
-		t.Error("a user-namespaced pod that shares its PID namespace needs the runtime's pause as its init")
+		t.Error("berth holds a shared-PID user-namespaced pod itself though it cannot start its init")
 	}
 }

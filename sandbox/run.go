@@ -13,8 +13,10 @@ import (
 	"github.com/berth-dev/berth/cni"
 	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/ids"
+	"github.com/berth-dev/berth/internal/podinit"
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/reaper"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/internal/undo"
 	"github.com/berth-dev/berth/oci"
 )
@@ -157,15 +159,19 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 			return unpinNamespaces(map[string]string{"ipc": pins["ipc"], "uts": pins["uts"]})
 		})
 	}
-	if rec.Holder == HolderBerth && cfg.Namespaces.UserNS != nil {
-		if err := pinUserNamespace(&rec, m.opts.Pause.Command, hostname); err != nil {
-			return err
-		}
-		u.Push("unpin pod user namespace", func() error {
-			return unpinNamespaces(map[string]string{"user": rec.PauseNS["user"], "ipc": rec.PauseNS["ipc"], "uts": rec.PauseNS["uts"]})
-		})
-	}
 	end()
+	// What holds the rest of the pod's namespaces (an init, a user
+	// namespace) is made while CNI ADD runs, on an undo stack of its own.
+	// Until both are done, only that goroutine touches rec: CNI writes a
+	// copy of the network and its own steps.
+	var held chan error
+	var heldUndo undo.Stack
+	if m.needsHolding(&rec) {
+		held = make(chan error, 1)
+		go func() { held <- m.holdNamespaces(&rec, &heldUndo, hostname) }()
+	}
+	network, netSteps := rec.Network, trace.Steps{}
+	var netErr error
 	if rec.NetNS != "" {
 		// The netns stays while a DEL is still to be retried: without it the
 		// plugins free the IP but not the pod's NAT rules.
@@ -185,11 +191,18 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 			detached = err == nil
 			return err
 		})
-		end = rec.Startup.Begin("cni")
-		if err := m.opts.Network.Attach(ctx, pod, &rec.Network); err != nil {
-			return err
-		}
+		end := netSteps.Begin("cni")
+		netErr = m.opts.Network.Attach(ctx, pod, &network)
 		end()
+	}
+	var heldErr error
+	if held != nil {
+		heldErr = <-held
+		u.Push("undo what holds the pod's namespaces", func() error { return heldUndo.Run(log) })
+	}
+	rec.Network, rec.Startup = network, append(rec.Startup, netSteps...)
+	if err := errors.Join(netErr, heldErr); err != nil {
+		return err
 	}
 	end = rec.Startup.Begin("files")
 	if err := writePodFiles(&rec); err != nil {
@@ -204,7 +217,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	end()
 
 	if rec.Holder == HolderBerth {
-		if err := m.finishPinnedPod(&rec, &u); err != nil {
+		if err := applyPodSysctls(&rec); err != nil {
 			return err
 		}
 	} else if err := m.runPause(ctx, &rec, &u, hostname); err != nil {
@@ -235,7 +248,7 @@ func (r *Record) threadNamespaces() map[string]string {
 		pins["net"] = r.NetNS
 	}
 	// A user namespace's IPC and UTS namespaces are made in it, by the
-	// child that makes it (pinUserNamespace).
+	// child that makes it (makeUserNamespace).
 	if r.Holder == HolderBerth && r.Config.Namespaces.UserNS == nil {
 		for _, kind := range []string{"ipc", "uts"} {
 			if path := r.PauseNS[kind]; path != "" {
@@ -247,20 +260,30 @@ func (r *Record) threadNamespaces() map[string]string {
 }
 
 // holdsItself says whether berth holds a pod's namespaces itself, with no
-// OCI runtime: unless the pod has a user namespace and shares its PID
-// namespace (its init must live in the user namespace), or shares its PID
-// namespace on a host where berth cannot give its init a mount namespace.
+// OCI runtime: unless the pod shares its PID namespace on a host where
+// berth cannot start its init (in a mount namespace of its own; for a
+// user-namespaced pod, through berth's helper).
 func (m *Manager) holdsItself(ns Namespaces) bool {
+	if !ns.SharedPID || ns.HostPID {
+		return true
+	}
 	if ns.UserNS != nil {
-		// berth makes and pins the user namespace (pinUserNamespace); an
-		// init in it, which a shared PID namespace takes, is the runtime's.
-		return !ns.SharedPID
+		return m.canStartUsernsInit()
 	}
-	if ns.SharedPID && !ns.HostPID {
-		_, err := m.podInitMountNS()
-		return err == nil
-	}
-	return true
+	_, err := m.podInitMountNS()
+	return err == nil
+}
+
+// canStartUsernsInit says whether berth can start user-namespaced pods'
+// inits; checked once, and a host where it cannot is told once in the log.
+func (m *Manager) canStartUsernsInit() bool {
+	m.usernsInit.Do(func() {
+		m.usernsInitErr = podinit.CanStartInUserNS(m.opts.Pause.Command[0])
+		if m.usernsInitErr != nil {
+			logrus.WithError(m.usernsInitErr).Warn("user-namespaced pods that share a PID namespace get a pause process from the OCI runtime instead of an init berth starts")
+		}
+	})
+	return m.usernsInitErr == nil
 }
 
 // runPause has the runtime run the pod's pause process, which makes the
@@ -302,52 +325,54 @@ func (m *Manager) runPause(ctx context.Context, rec *Record, u *undo.Stack, host
 	return nil
 }
 
-// finishPinnedPod finishes a pod whose namespaces berth holds: its
-// sysctls, and the init of a pod that shares its PID namespace.
-func (m *Manager) finishPinnedPod(rec *Record, u *undo.Stack) error {
-	joins := rec.threadNamespaces()
-	if len(rec.Config.Sysctls) > 0 {
-		end := rec.Startup.Begin("sysctls")
-		apply := func() error { return applySysctls(rec.Config.Sysctls, joins) }
-		if rec.Config.Namespaces.UserNS != nil {
-			apply = func() error { return applyUsernsSysctls(rec) }
-		}
-		if err := apply(); err != nil {
-			return err
-		}
-		end()
-	}
-	pidPin := rec.PauseNS["pid"]
-	if pidPin == "" {
-		return nil
+// needsHolding says whether a pod whose namespaces berth holds needs more
+// than the namespaces one thread pinned: an init, for a pod that shares its
+// PID namespace; a user namespace, made and pinned with those it owns.
+func (m *Manager) needsHolding(rec *Record) bool {
+	return rec.Holder == HolderBerth && (rec.Config.Namespaces.UserNS != nil || rec.PauseNS["pid"] != "")
+}
+
+// holdNamespaces makes what holds a pod's namespaces, where needsHolding
+// says it needs some: a user-namespaced pod's user namespace and those it
+// owns, with its init if it has one (makeUserNamespace); another pod's init
+// in the namespaces pinned for it, and its PID namespace pinned.
+func (m *Manager) holdNamespaces(rec *Record, u *undo.Stack, hostname string) error {
+	if rec.Config.Namespaces.UserNS != nil {
+		end := rec.Startup.Begin("user namespace")
+		defer end()
+		return m.makeUserNamespace(rec, u, hostname)
 	}
 	end := rec.Startup.Begin("pod init")
+	defer end()
 	mountNS, err := m.podInitMountNS()
 	if err != nil {
 		return err
 	}
-	init, err := startPodInit(mountNS, joins, m.opts.Pause.Command)
+	birth := m.initBirthplace(rec)
+	defer birth.Close()
+	init, err := startPodInit(mountNS, rec.threadNamespaces(), m.opts.Pause.Command, birth)
 	if err != nil {
 		return err
 	}
-	rec.PausePID, rec.PauseStart = init.pid, init.start
-	u.Push("stop pod init", func() error { return m.stopPause(rec) })
-	// Saved at once: a crash before the pod is complete kills it at the
-	// next start's rollback.
-	if err := m.save(*rec); err != nil {
+	if err := m.keepInit(rec, u, init); err != nil {
 		return err
 	}
-	if err := m.settleInit(rec); err != nil {
-		m.settleFailed.Do(func() {
-			logrus.WithError(err).WithField("sandbox", rec.ID).Warn("pod init left in berth's cgroup or OOM score (logged once)")
-		})
-	}
+	pidPin := rec.PauseNS["pid"]
 	u.Push("unpin pod PID namespace", func() error { return unpinNS(pidPin) })
-	if err := pinProcessNamespaces(init.pid, map[string]string{"pid": pidPin}); err != nil {
-		return err
+	return pinProcessNamespaces(init.pid, map[string]string{"pid": pidPin})
+}
+
+// applyPodSysctls sets the sysctls of a pod whose namespaces berth holds.
+func applyPodSysctls(rec *Record) error {
+	if len(rec.Config.Sysctls) == 0 {
+		return nil
 	}
-	end()
-	return nil
+	end := rec.Startup.Begin("sysctls")
+	defer end()
+	if rec.Config.Namespaces.UserNS != nil {
+		return applyUsernsSysctls(rec)
+	}
+	return applySysctls(rec.Config.Sysctls, rec.threadNamespaces())
 }
 
 // The waits between attempts to finish a rollback: doubling, up to a minute.

@@ -8,21 +8,24 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/podinit"
+	"github.com/berth-dev/berth/internal/undo"
 )
 
-// pinUserNamespace makes a user-namespaced pod's user namespace, with the
-// pod's ID mappings, and the IPC and UTS namespaces it owns, and pins them,
-// with no OCI runtime and no pause process: a child of berth is cloned
-// into new ones, running the pause program, and killed once its
-// namespaces are bind-mounted (a pinned namespace lives as long as its
-// pin). The hostname is set from a berth thread: berth made the user
-// namespace, so it holds every capability in it.
+// makeUserNamespace makes a user-namespaced pod's user namespace, with
+// the pod's ID mappings, and the IPC, UTS and (when its containers share
+// one) PID namespaces it owns, and pins them, with no OCI runtime:
+//   - a pod that shares its PID namespace gets its init there, which berth
+//     starts in them (podinit.StartInUserNS) and which lives with the pod;
+//   - for any other pod, a child of berth is cloned into new namespaces,
+//     running the pause program, and killed once they are pinned (a pinned
+//     namespace lives as long as its pin).
 //
-// A pod that shares its PID namespace needs an init in the user namespace
-// for good; that is still the runtime's pause (holdsItself).
-func pinUserNamespace(rec *Record, pause []string, hostname string) error {
-	u := rec.Config.Namespaces.UserNS
-	flags := uintptr(unix.CLONE_NEWUSER)
+// The hostname is set from a berth thread: berth made the user namespace,
+// so it holds every capability in it.
+func (m *Manager) makeUserNamespace(rec *Record, u *undo.Stack, hostname string) error {
+	var flags uintptr
 	pins := map[string]string{"user": rec.PauseNS["user"]}
 	for kind, flag := range map[string]uintptr{"ipc": unix.CLONE_NEWIPC, "uts": unix.CLONE_NEWUTS} {
 		if p := rec.PauseNS[kind]; p != "" {
@@ -30,9 +33,91 @@ func pinUserNamespace(rec *Record, pause []string, hostname string) error {
 			pins[kind] = p
 		}
 	}
+	var holder int
+	if pidPin := rec.PauseNS["pid"]; pidPin != "" {
+		init, err := m.startUsernsInit(rec, flags)
+		if err != nil {
+			return err
+		}
+		if err := m.keepInit(rec, u, init); err != nil {
+			return err
+		}
+		pins["pid"] = pidPin
+		holder = init.pid
+	} else {
+		cmd, err := startNamespaceHolder(rec, m.opts.Pause.Command, flags)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}()
+		holder = cmd.Process.Pid
+	}
+	u.Push("unpin pod user namespace", func() error { return unpinNamespaces(pins) })
+	if err := pinProcessNamespaces(holder, pins); err != nil {
+		return err
+	}
+	if pins["uts"] != "" && hostname != "" {
+		err := inNamespaces("", map[string]string{"uts": pins["uts"]}, func() error {
+			return unix.Sethostname([]byte(hostname))
+		})
+		if err != nil {
+			return fmt.Errorf("set hostname %q: %w", hostname, err)
+		}
+	}
+	return nil
+}
+
+// startUsernsInit starts a user-namespaced pod's init, in new namespaces
+// its new user namespace owns (the PID namespace and those of flags), and
+// in the pod's netns.
+func (m *Manager) startUsernsInit(rec *Record, flags uintptr) (startedInit, error) {
+	u := rec.Config.Namespaces.UserNS
+	var joins map[string]string
+	if rec.NetNS != "" {
+		joins = map[string]string{"net": rec.NetNS}
+	}
+	birth := m.initBirthplace(rec)
+	defer birth.Close()
+	var pid int
+	// From a thread in the netns and the pod's cgroup, which the init
+	// inherits; the thread stays in the host's mount namespace, whose
+	// /proc Go writes the init's mappings through.
+	err := inNamespaces("", joins, func() (err error) {
+		var attr syscall.SysProcAttr
+		if err := bornIn(birth, &attr); err != nil {
+			return err
+		}
+		pid, err = podinit.StartInUserNS(podinit.UserNSInit{
+			Rootfs:      m.pauseRootfsOf(rec),
+			Command:     m.opts.Pause.Command,
+			UIDs:        idMappings(u.UIDs),
+			GIDs:        idMappings(u.GIDs),
+			Namespaces:  flags,
+			UID:         pauseUID,
+			GID:         pauseUID,
+			UseCgroupFD: attr.UseCgroupFD,
+			CgroupFD:    attr.CgroupFD,
+		})
+		return err
+	})
+	if err != nil {
+		return startedInit{}, fmt.Errorf("start the pod's init: %w", err)
+	}
+	return adoptInit(pid)
+}
+
+// startNamespaceHolder starts the pause program in a new user namespace
+// with the pod's mappings and new namespaces of flags, which it owns. It
+// must be started from a thread in the host's namespaces: Go writes the
+// child's uid_map and gid_map through this thread's /proc.
+func startNamespaceHolder(rec *Record, pause []string, flags uintptr) (*exec.Cmd, error) {
+	u := rec.Config.Namespaces.UserNS
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer devNull.Close()
 	cmd := &exec.Cmd{
@@ -43,7 +128,7 @@ func pinUserNamespace(rec *Record, pause []string, hostname string) error {
 		Stdout: devNull,
 		Stderr: devNull,
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags:  flags,
+			Cloneflags:  unix.CLONE_NEWUSER | flags,
 			UidMappings: idMappings(u.UIDs),
 			GidMappings: idMappings(u.GIDs),
 			// Written by berth, which may: the pod's root may setgroups.
@@ -51,29 +136,10 @@ func pinUserNamespace(rec *Record, pause []string, hostname string) error {
 			Setsid:                     true,
 		},
 	}
-	// Started from a thread in the host's namespaces: Go writes the child's
-	// uid_map and gid_map through this thread's /proc.
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the holder of the pod's user namespace: %w", err)
+		return nil, fmt.Errorf("start the holder of the pod's user namespace: %w", err)
 	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	if err := pinProcessNamespaces(cmd.Process.Pid, pins); err != nil {
-		unpinNamespaces(pins)
-		return err
-	}
-	if pins["uts"] != "" && hostname != "" {
-		err := inNamespaces("", map[string]string{"uts": pins["uts"]}, func() error {
-			return unix.Sethostname([]byte(hostname))
-		})
-		if err != nil {
-			unpinNamespaces(pins)
-			return fmt.Errorf("set hostname %q: %w", hostname, err)
-		}
-	}
-	return nil
+	return cmd, nil
 }
 
 func idMappings(maps []IDMap) []syscall.SysProcIDMap {

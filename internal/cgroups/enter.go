@@ -5,39 +5,104 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
-// Enter moves process pid into the cgroup of an OCI cgroupsPath, making it
-// in every hierarchy first, as a runtime does for a process it starts. It is
-// for the few processes berth starts itself (a pod's init), not through a
-// runtime. A v1 cpuset cgroup made here gets its parent's CPUs and memory
-// nodes, without which the kernel takes no process into it.
-func (h *Host) Enter(driver Driver, cgroupsPath string, pid int) error {
+// A pod's init, one of the few processes berth starts itself and not
+// through a runtime, is born in its cgroup rather than moved there: on
+// cgroup v1 moving a process takes a kernel-wide lock whose first taking
+// waits for an RCU grace period (8 to 30 ms on this kind of machine), and
+// stalls every fork on the host meanwhile. A thread that moves itself
+// alone skips that lock, and a child it starts is born where it is; in a v2
+// hierarchy the child is cloned into its cgroup (CLONE_INTO_CGROUP).
+
+// Birthplace is a cgroup opened for a process to be born in: its v1
+// hierarchies' tasks files, for the starting thread to move itself into,
+// and its dir in the v2 hierarchy, for the clone.
+type Birthplace struct {
+	tasks []*os.File
+	v2    *os.File
+}
+
+// OpenBirthplace makes the cgroup of an OCI cgroupsPath in every hierarchy,
+// as a runtime does for a process it starts, and opens it. A v1 cpuset
+// cgroup made here gets its parent's CPUs and memory nodes, without which
+// the kernel takes no task into it. The files stay usable from any mount
+// namespace.
+func (h *Host) OpenBirthplace(driver Driver, cgroupsPath string) (b *Birthplace, err error) {
 	p, err := Path(driver, cgroupsPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if p == "/" {
-		return fmt.Errorf("cgroup %q is the root of the hierarchy", cgroupsPath)
+		return nil, fmt.Errorf("cgroup %q is the root of the hierarchy", cgroupsPath)
 	}
-	procs := []byte(strconv.Itoa(pid))
+	b = &Birthplace{}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
 	for _, mp := range h.hierarchies {
 		dir := filepath.Join(mp, p)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("make cgroup: %w", err)
+			return nil, fmt.Errorf("make cgroup: %w", err)
 		}
-		if h.mode == Legacy && h.mounts["cpuset"] == mp {
+		if mp == h.v2 {
+			if b.v2, err = os.Open(dir); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if h.mounts["cpuset"] == mp {
 			if err := inheritCpuset(mp, p); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), procs, 0o644); err != nil {
-			return fmt.Errorf("move process %d into cgroup %s: %w", pid, dir, err)
+		f, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		b.tasks = append(b.tasks, f)
+	}
+	return b, nil
+}
+
+// EnterThread moves the calling thread alone into the cgroup in every v1
+// hierarchy. The thread must be locked to its goroutine and never reused
+// (the Go runtime would run other goroutines in the cgroup), and not be
+// the main thread, which the runtime never throws away.
+func (b *Birthplace) EnterThread() error {
+	for _, f := range b.tasks {
+		// "0" is the writing thread.
+		if _, err := f.Write([]byte("0")); err != nil {
+			return fmt.Errorf("move a thread into cgroup %s: %w", filepath.Dir(f.Name()), err)
 		}
 	}
 	return nil
+}
+
+// CgroupFD is the cgroup's dir in the v2 hierarchy, for a clone into it
+// (syscall.SysProcAttr's CgroupFD, with UseCgroupFD); ok is false on a host
+// without a v2 hierarchy.
+func (b *Birthplace) CgroupFD() (fd int, ok bool) {
+	if b.v2 == nil {
+		return -1, false
+	}
+	return int(b.v2.Fd()), true
+}
+
+// Close closes the cgroup's files; a nil Birthplace has none.
+func (b *Birthplace) Close() {
+	if b == nil {
+		return
+	}
+	for _, f := range b.tasks {
+		f.Close()
+	}
+	if b.v2 != nil {
+		b.v2.Close()
+	}
 }
 
 // inheritCpuset fills the empty cpuset.cpus and cpuset.mems of each level

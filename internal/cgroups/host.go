@@ -68,7 +68,10 @@ type Host struct {
 	// those that carry no controller limits count too (hybrid's unified
 	// one, name=systemd), since a runtime makes its cgroup in them all.
 	hierarchies []string
-	swap        bool
+	// v2 is the mount point of the cgroup2 hierarchy (the root of a
+	// unified host, hybrid's unified one), if there is one.
+	v2   string
+	swap bool
 }
 
 // Probe reads the facts of this host from /proc/self/mountinfo and
@@ -105,6 +108,9 @@ func ProbeFrom(mounts io.Reader, root string) (*Host, error) {
 		if key := m.FSType + " " + m.VFSOptions; !seen[key] {
 			seen[key] = true
 			h.hierarchies = append(h.hierarchies, m.Mountpoint)
+			if m.FSType == "cgroup2" {
+				h.v2 = m.Mountpoint
+			}
 		}
 		if m.FSType != "cgroup" {
 			continue
@@ -137,7 +143,7 @@ func probeUnified(root string) (*Host, error) {
 }
 
 func newUnified(root string, controllers []string) *Host {
-	h := &Host{mode: Unified, root: root, mounts: map[string]string{}, hierarchies: []string{root}}
+	h := &Host{mode: Unified, root: root, mounts: map[string]string{}, hierarchies: []string{root}, v2: root}
 	for _, c := range controllers {
 		h.mounts[c] = root
 	}

@@ -47,7 +47,8 @@ func sameNamespace(a, b string) bool {
 // network, IPC and UTS namespaces (the UTS one with the pod's hostname)
 // and no process of the pod's own; or, for a pod that shares its PID
 // namespace, also an init that is PID 1 of the pinned PID namespace, in
-// the pod's other namespaces, as the pause user without capabilities.
+// the pod's other namespaces (its user namespace too, if it has one), as
+// the pause user (mapped there) without capabilities.
 func checkPodHolder(t *testing.T, hostname string, info podInfo, shared bool) {
 	t.Helper()
 	for _, kind := range []string{"ipc", "uts"} {
@@ -72,6 +73,11 @@ func checkPodHolder(t *testing.T, hostname string, info podInfo, shared bool) {
 		t.Fatalf("pod init %d is not running", info.PID)
 	}
 	joins := map[string]string{"net": info.NetNS, "ipc": info.Namespaces["ipc"], "uts": info.Namespaces["uts"], "pid": info.Namespaces["pid"]}
+	pauseUID := "65535"
+	if user := info.Namespaces["user"]; user != "" {
+		joins["user"] = user
+		pauseUID = strconv.Itoa(usernsHostID + 65535)
+	}
 	for kind, pin := range joins {
 		if !sameNamespace(fmt.Sprintf("/proc/%d/ns/%s", info.PID, kind), pin) {
 			t.Errorf("pod init's %s namespace is not the pod's pin %s", kind, pin)
@@ -90,8 +96,10 @@ func checkPodHolder(t *testing.T, hostname string, info podInfo, shared bool) {
 	if nspid := fields["NSpid"]; len(nspid) != 2 || nspid[1] != "1" {
 		t.Errorf("pod init NSpid %v; want PID 1 of a PID namespace of its own", nspid)
 	}
-	if uid := fields["Uid"]; len(uid) == 0 || uid[0] != "65535" {
-		t.Errorf("pod init runs as uid %v, want 65535", uid)
+	for _, ids := range []string{"Uid", "Gid"} {
+		if !slices.Equal(fields[ids], []string{pauseUID, pauseUID, pauseUID, pauseUID}) {
+			t.Errorf("pod init's %s %v, want %s", ids, fields[ids], pauseUID)
+		}
 	}
 	if capEff := fields["CapEff"]; len(capEff) == 0 || strings.Trim(capEff[0], "0") != "" {
 		t.Errorf("pod init has capabilities %v", capEff)
@@ -114,7 +122,8 @@ func checkPodHolder(t *testing.T, hostname string, info podInfo, shared bool) {
 // pod's mappings, and the IPC and UTS namespaces that namespace owns; the
 // containers join them, with the hostname and both kinds of sysctl set
 // (the IPC one as the pod's root, the only one the kernel lets write it).
-// One that shares its PID namespace still gets the runtime's pause as init.
+// One that shares its PID namespace gets an init berth starts in its user
+// namespace, not the runtime's pause.
 func TestUserNamespacedPodWithoutProcess(t *testing.T) {
 	f := newContainerFixture(t, "berth-it-usernspin", "berthitusnpin", "10.124.40.0/24")
 	p := f.runPod(t, "usernspin", func(cfg *runtimeapi.PodSandboxConfig) {
@@ -166,16 +175,43 @@ func TestUserNamespacedPodWithoutProcess(t *testing.T) {
 
 	shared := f.runPod(t, "usernsshared", func(cfg *runtimeapi.PodSandboxConfig) {
 		usernsPod(cfg)
-		cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+		sharePID(cfg)
+		cfg.Linux.Sysctls = map[string]string{"kernel.shmmni": "1024"}
 	})
+	_, sharedInfo := podStatus(t, f.b, shared.id)
+	checkPodHolder(t, "usernsshared", sharedInfo, true)
+	if strings.Contains(runcList(), shared.id) {
+		t.Errorf("the runtime runs a pause for the shared-PID pod:\n%s", runcList())
+	}
 	cfg := containerConfig("c", "sleep", "3600")
 	cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	// The init's user and group in the pod's user namespace: the ones that
+	// may look through /proc/1/root.
+	cfg.Linux.SecurityContext.RunAsUser = &runtimeapi.Int64Value{Value: 65535}
+	cfg.Linux.SecurityContext.RunAsGroup = &runtimeapi.Int64Value{Value: 65535}
 	c := runContainer(t, f.b, shared, cfg)
-	if out := execSync(t, f.b, c, "cat", "/proc/1/cmdline"); !strings.Contains(out, "pause") && !strings.Contains(out, "catatonit") {
-		t.Errorf("PID 1 of a shared-PID user-namespaced pod is %q, want its pause", out)
+	if out := execSync(t, f.b, c, "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "/pause\x00") {
+		t.Errorf("PID 1 of a shared-PID user-namespaced pod is %q, want its init", out)
 	}
-	if !strings.Contains(runcList(), shared.id) {
-		t.Errorf("a shared-PID user-namespaced pod has no pause at the runtime:\n%s", runcList())
+	_, cInfo := containerStatus(t, f.b, c)
+	for kind, pin := range map[string]string{"pid": sharedInfo.Namespaces["pid"], "user": sharedInfo.Namespaces["user"], "ipc": sharedInfo.Namespaces["ipc"]} {
+		if !sameNamespace(fmt.Sprintf("/proc/%d/ns/%s", cInfo.PID, kind), pin) {
+			t.Errorf("container %s is not in the shared-PID pod's %s namespace", c, kind)
+		}
+	}
+	if out := strings.TrimSpace(execSync(t, f.b, c, "cat", "/proc/sys/kernel/shmmni")); out != "1024" {
+		t.Errorf("the shared-PID pod's kernel.shmmni in its container: %q, want 1024", out)
+	}
+	// The init's tree is its own, made in the pod's user namespace, with
+	// the host's detached: ".." from its root stays in it.
+	if out := execSync(t, f.b, c, "ls", "/proc/1/root/.."); strings.Join(strings.Fields(out), " ") != "dev pause proc sys" {
+		t.Errorf("/proc/1/root/.. from the pod's container lists %q; want only the pause rootfs", out)
+	}
+	// berth restarted finds the init it started and still holds the pod.
+	f.b.Kill()
+	f.b.Restart(t)
+	if st, info := podStatus(t, f.b, shared.id); st.GetState() != runtimeapi.PodSandboxState_SANDBOX_READY || info.PID != sharedInfo.PID {
+		t.Errorf("after a restart the shared-PID pod is %v with init %d; want READY with init %d", st.GetState(), info.PID, sharedInfo.PID)
 	}
 	removePod(t, f.b, p.id)
 	removePod(t, f.b, shared.id)

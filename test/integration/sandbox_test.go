@@ -227,6 +227,20 @@ exit 0
 		}
 	}
 	assertClean(t, b, n, parent, nil, nil, nil)
+	// The init of a pod that shares its PID namespace (with a user
+	// namespace, and without) is started while CNI ADD runs: the ADD that
+	// fails stops it, unpins its namespaces and removes its cgroup.
+	for _, userns := range []bool{false, true} {
+		cfg := podConfig(fmt.Sprintf("failing-init-%v", userns), parent)
+		sharePID(cfg)
+		if userns {
+			usernsPod(cfg)
+		}
+		if _, err := b.Runtime().RunPodSandbox(ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg}); !strings.Contains(status.Convert(err).Message(), "berth test plugin refuses ADD") {
+			t.Errorf("a shared-PID pod (user namespace %v) on the failing network: %v", userns, err)
+		}
+		assertClean(t, b, n, parent, nil, nil, nil)
+	}
 
 	// Now a chain whose last plugin never answers ADD; NetworkReady and
 	// RunPodSandbox follow the new file without a restart.
