@@ -93,7 +93,7 @@ func setUp(o options) (_ *env, err error) {
 		return nil, err
 	}
 	e.cri.image = e.registry.Ref(workloadImage)
-	e.cri.handler = o.handler
+	e.cri.handler, e.cri.kind = o.handler, o.kind
 	e.cri.logRoot = filepath.Join(work, "pod-logs")
 	if !slices.Contains(o.skip, "floor") {
 		if e.floor, err = newFloor(filepath.Join(work, "floor"), o.runc, o.pause, o.busyboxRoot, cniConfDir, strings.Split(o.pluginDirs, ":")); err != nil {

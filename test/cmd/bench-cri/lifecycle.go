@@ -21,6 +21,7 @@ type cri struct {
 	img     runtimeapi.ImageServiceClient
 	image   string // the workload image, pulled
 	handler string // RuntimeClass handler; "" the default
+	kind    podKind
 	logRoot string // the pods' log directories go below it
 	seq     atomic.Int64
 }
@@ -45,11 +46,42 @@ func (c *cri) podConfig() (*runtimeapi.PodSandboxConfig, error) {
 		Labels:       map[string]string{benchLabel: "1"},
 		LogDirectory: logDir,
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
-			},
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: c.kind.namespaces()},
 		},
 	}, nil
+}
+
+// podKind is the kind of pod the bench makes: what the runtime must hold
+// the pod's namespaces with.
+type podKind string
+
+// The pod kinds: no process of the pod's own needed, an init for a shared
+// PID namespace, a user namespace, or both.
+const (
+	plainPod      podKind = "plain"
+	sharedPIDPod  podKind = "shared-pid"
+	usernsPod     podKind = "userns"
+	usernsInitPod podKind = "userns-shared-pid"
+)
+
+var podKinds = []podKind{plainPod, sharedPIDPod, usernsPod, usernsInitPod}
+
+// usernsHostID is the host ID a user-namespaced bench pod's root maps to,
+// as kubelet maps one (65536 IDs from a multiple of 65536).
+const usernsHostID = 1 << 17
+
+// namespaces are the pod's namespace options, which its container
+// follows for its PID namespace.
+func (k podKind) namespaces() *runtimeapi.NamespaceOption {
+	ns := &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER}
+	if k == sharedPIDPod || k == usernsInitPod {
+		ns.Pid = runtimeapi.NamespaceMode_POD
+	}
+	if k == usernsPod || k == usernsInitPod {
+		ids := []*runtimeapi.IDMapping{{HostId: usernsHostID, ContainerId: 0, Length: 65536}}
+		ns.UsernsOptions = &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: ids, Gids: ids}
+	}
+	return ns
 }
 
 // containerConfig is the one container of every bench pod.
@@ -61,7 +93,7 @@ func (c *cri) containerConfig() *runtimeapi.ContainerConfig {
 		LogPath:  "sleep/0.log",
 		Linux: &runtimeapi.LinuxContainerConfig{
 			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
+				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: c.kind.namespaces().Pid},
 			},
 		},
 	}

@@ -36,6 +36,7 @@ import (
 type Report struct {
 	Runtime  string    `json:"runtime"`
 	Endpoint string    `json:"endpoint"`
+	PodKind  podKind   `json:"pod_kind"`
 	When     time.Time `json:"when"`
 	CPUs     int       `json:"cpus"`
 	// Floor is the direct way (netns, CNI, the OCI runtime); Sequential
@@ -58,6 +59,7 @@ type Report struct {
 
 type options struct {
 	berth, endpoint, restartCommand, handler string
+	kind                                     podKind
 	// registry is the test registry's host:port: a runtime already
 	// running must be told it beforehand (plain HTTP, its pause image).
 	registry                             string
@@ -75,7 +77,7 @@ type options struct {
 
 func parseFlags() (options, error) {
 	var o options
-	var parallel, skip string
+	var parallel, skip, kind string
 	flag.StringVar(&o.berth, "berth", "", "start a private berth from this binary (own state dirs, socket and CNI network 10.128.0.0/16)")
 	flag.StringVar(&o.berthArgs, "berth-args", "", "with -berth: more arguments for it, space-separated (e.g. \"--pprof-address 127.0.0.1:6060\")")
 	flag.StringVar(&o.endpoint, "endpoint", "", "the CRI socket of a runtime already running (unix:///...)")
@@ -83,6 +85,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.pid, "pid", 0, "with -endpoint: the runtime daemon's pid, for its RSS and the restart")
 	flag.StringVar(&o.restartCommand, "restart-command", "", "with -endpoint and -pid: shell command that starts the daemon again after the bench kills it with SIGKILL")
 	flag.StringVar(&o.handler, "runtime-handler", "", "RuntimeClass handler of the pods (default: the runtime's default)")
+	flag.StringVar(&kind, "pod-kind", string(plainPod), "the pods' kind: plain (no process of their own needed), shared-pid (an init), userns (a user namespace) or userns-shared-pid")
 	flag.StringVar(&o.runc, "runc", "/usr/local/sbin/runc", "OCI runtime the floor runs directly")
 	flag.StringVar(&o.pause, "pause-binary", "/usr/bin/catatonit", "pause program the floor runs")
 	flag.StringVar(&o.busyboxRoot, "busybox-root", registry.DefaultBusyboxRoot(), "Debian's busybox as hack/install-deps.sh unpacks it (the images and the floor's rootfs)")
@@ -113,6 +116,10 @@ func parseFlags() (options, error) {
 			return o, fmt.Errorf("-parallel: %q is no pod count", f)
 		}
 		o.parallel = append(o.parallel, v)
+	}
+	o.kind = podKind(kind)
+	if !slices.Contains(podKinds, o.kind) {
+		return o, fmt.Errorf("-pod-kind: %q is no pod kind (%v)", kind, podKinds)
 	}
 	phases := []string{"floor", "sequential", "parallel", "pull", "scale"}
 	for _, p := range strings.Split(skip, ",") {
@@ -149,7 +156,7 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := env.cri
-	rep := Report{Endpoint: env.endpoint, When: time.Now().UTC(), CPUs: runtime.NumCPU()}
+	rep := Report{Endpoint: env.endpoint, PodKind: o.kind, When: time.Now().UTC(), CPUs: runtime.NumCPU()}
 	v, err := c.rt.Version(ctx, &runtimeapi.VersionRequest{})
 	if err != nil {
 		return fmt.Errorf("Version: %w", err)

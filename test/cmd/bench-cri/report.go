@@ -11,7 +11,7 @@ import (
 // printReport writes the report as tables.
 func printReport(out io.Writer, r *Report) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(out, "bench-cri: %s on %s, %d CPUs, %s\n\n", r.Runtime, r.Endpoint, r.CPUs, r.When.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(out, "bench-cri: %s on %s, %s pods, %d CPUs, %s\n\n", r.Runtime, r.Endpoint, r.PodKind, r.CPUs, r.When.Format("2006-01-02 15:04 MST"))
 	latencies := func(title string, ls []Latency) {
 		if len(ls) == 0 {
 			return
