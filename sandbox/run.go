@@ -166,7 +166,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	// copy of the network and its own steps.
 	var held chan error
 	var heldUndo undo.Stack
-	if m.needsHolding(&rec) {
+	if rec.needsHolding() {
 		held = make(chan error, 1)
 		go func() { held <- m.holdNamespaces(&rec, &heldUndo, hostname) }()
 	}
@@ -328,8 +328,8 @@ func (m *Manager) runPause(ctx context.Context, rec *Record, u *undo.Stack, host
 // needsHolding says whether a pod whose namespaces berth holds needs more
 // than the namespaces one thread pinned: an init, for a pod that shares its
 // PID namespace; a user namespace, made and pinned with those it owns.
-func (m *Manager) needsHolding(rec *Record) bool {
-	return rec.Holder == HolderBerth && (rec.Config.Namespaces.UserNS != nil || rec.PauseNS["pid"] != "")
+func (r *Record) needsHolding() bool {
+	return r.Holder == HolderBerth && (r.Config.Namespaces.UserNS != nil || r.PauseNS["pid"] != "")
 }
 
 // holdNamespaces makes what holds a pod's namespaces, where needsHolding

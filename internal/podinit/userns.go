@@ -76,11 +76,21 @@ func CanStartInUserNS(program string) error {
 		exe, _ := os.Readlink("/proc/self/exe")
 		return fmt.Errorf("berth's binary %s (mode %v) is not executable by other users, and the helper that starts a user-namespaced pod's init runs it as the pod's root", exe, fi.Mode().Perm())
 	}
+	f, err := bindProgram(program)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// bindProgram makes a detached bind mount of the pause program, for the
+// helper to mount in the init's tree.
+func bindProgram(program string) (*os.File, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, program, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("make a bind mount of the pause program %s: %w", program, err)
+		return nil, fmt.Errorf("make a bind mount of the pause program %s: %w", program, err)
 	}
-	return unix.Close(fd)
+	return os.NewFile(uintptr(fd), "pause program"), nil
 }
 
 // StartInUserNS starts the init of a user-namespaced pod: PID 1 of a new
@@ -95,11 +105,10 @@ func StartInUserNS(c UserNSInit) (pid int, err error) {
 	if len(c.Command) == 0 || !strings.HasPrefix(c.Command[0], "/") {
 		return 0, fmt.Errorf("pause command %q: want an absolute path", c.Command)
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, c.Command[0], unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	program, err := bindProgram(c.Command[0])
 	if err != nil {
-		return 0, fmt.Errorf("make a bind mount of the pause program %s: %w", c.Command[0], err)
+		return 0, err
 	}
-	program := os.NewFile(uintptr(fd), "pause program")
 	defer program.Close()
 	report, reportW, err := os.Pipe()
 	if err != nil {
