@@ -174,7 +174,13 @@ func (m *Manager) restore(ctx context.Context) error {
 					return err
 				}
 			}
-			m.release(ctx, &rec)
+			if err := m.release(ctx, &rec); err != nil {
+				// What could not be released (a CNI DEL whose plugin
+				// fails, say) stays named by the record, and the rollback
+				// is retried until it is done.
+				go m.retryRollback(rec)
+				return err
+			}
 			return m.destroy(&rec)
 		},
 		func(rec Record) {
@@ -189,7 +195,7 @@ func (m *Manager) restore(ctx context.Context) error {
 				// A record from before the parent was kept resolved.
 				rec.CgroupParent, _ = oci.CgroupParent(m.opts.CgroupDriver, rec.Config.CgroupParent)
 			}
-			m.sandboxes[rec.ID] = &Sandbox{rec: rec}
+			m.sandboxes[rec.ID] = newSandbox(rec)
 			m.names.Restore(rec.Config.FullName(), rec.ID)
 		})
 }

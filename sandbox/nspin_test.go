@@ -190,7 +190,7 @@ func TestSnapshotPauseGone(t *testing.T) {
 		{"pause gone", 0, 0, NotReady},
 	}
 	for _, tt := range tests {
-		sb := &Sandbox{rec: Record{ID: "pod1", State: Ready, PausePID: tt.pid, PauseStart: tt.start}}
+		sb := newSandbox(Record{ID: "pod1", State: Ready, PausePID: tt.pid, PauseStart: tt.start})
 		if got := sb.Snapshot().State; got != tt.want {
 			t.Errorf("%s: state = %s, want %s", tt.name, got, tt.want)
 		}

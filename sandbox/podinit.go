@@ -171,11 +171,11 @@ func adoptInit(pid int) (startedInit, error) {
 
 // keepInit makes a pod init berth started the pod's: recorded, and saved
 // at once (a crash before the pod is complete kills it at the next start's
-// rollback), stopped by the undo, and given the pause OOM score (raised to
-// what berth may set; a host that refuses is logged).
-func (m *Manager) keepInit(rec *Record, u *undo.Stack, init startedInit) error {
+// rollback), and given the pause OOM score (raised to what berth may set;
+// a host that refuses is logged). The undo that stops it, pushed before it
+// was started (undoInit), now knows its pid.
+func (m *Manager) keepInit(rec *Record, init startedInit) error {
 	rec.PausePID, rec.PauseStart = init.pid, init.start
-	u.Push("stop pod init", func() error { return m.stopPause(rec) })
 	if err := m.save(*rec); err != nil {
 		return err
 	}
@@ -184,6 +184,13 @@ func (m *Manager) keepInit(rec *Record, u *undo.Stack, init startedInit) error {
 		m.warnSettle(rec, fmt.Errorf("set OOM score %d: %w", score, err))
 	}
 	return nil
+}
+
+// undoInit has u stop the pod's init, pushed before its cgroup is made:
+// the undo removes the cgroup, and what is in it, even if the init never
+// started or was not yet recorded.
+func (m *Manager) undoInit(rec *Record, u *undo.Stack) {
+	u.Push("stop pod init", func() error { return m.stopPause(rec) })
 }
 
 // initBirthplace opens the sandbox's cgroup for its init to be born in,

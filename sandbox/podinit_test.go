@@ -93,7 +93,7 @@ func TestPodInitRunsInAnEmptyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.opts.Host.Cgroups = cg
-	rec := &Record{Holder: HolderBerth, CgroupsPath: fmt.Sprintf("/berth-test-init-%d", os.Getpid())}
+	rec := &Record{Holder: HolderBerth, PauseNS: map[string]string{"pid": filepath.Join(dir, "pid")}, CgroupsPath: fmt.Sprintf("/berth-test-init-%d", os.Getpid())}
 	birth := m.initBirthplace(rec)
 	if birth == nil {
 		t.Fatal("the pod's cgroup could not be opened")
@@ -164,4 +164,66 @@ func TestPodInitFallsBackToTheRuntime(t *testing.T) {
 	if m.holdsItself(Namespaces{UserNS: &UserNS{}, SharedPID: true}) {
 		t.Error("berth holds a shared-PID user-namespaced pod itself though it cannot start its init")
 	}
+}
+
+// berth killed after it made a pod init's cgroup, and started the init in
+// it, but before it saved the init's pid: the next start's rollback, which
+// knows no pid, still removes the cgroup and kills what runs in it.
+func TestPodInitRollbackRemovesItsUnrecordedCgroup(t *testing.T) {
+	if _, err := os.Stat(catatonit); err != nil {
+		t.Skipf("the host lacks %s (install-deps installs it): %v", catatonit, err)
+	}
+	m := initTestManager(t, catatonit)
+	mnt, err := m.podInitMountNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg, err := cgroups.Probe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.opts.Host.Cgroups = cg
+	dir := t.TempDir()
+	rec := &Record{
+		Holder:      HolderBerth,
+		PauseNS:     map[string]string{"pid": filepath.Join(dir, "pid")},
+		CgroupsPath: fmt.Sprintf("/berth-test-unrecorded-%d", os.Getpid()),
+	}
+	t.Cleanup(func() { cg.Remove(cgroups.Cgroupfs, rec.CgroupsPath) })
+	birth := m.initBirthplace(rec)
+	if birth == nil {
+		t.Fatal("the pod's cgroup could not be opened")
+	}
+	init, err := startPodInit(mnt, nil, m.opts.Pause.Command, birth)
+	birth.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(init.pid, syscall.SIGKILL) })
+
+	// The record as saved before the init started: no pid.
+	if err := m.stopPodInit(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if left := cgroupDirsOf(t, rec.CgroupsPath); len(left) > 0 {
+		t.Errorf("the rollback left the init's cgroup: %v", left)
+	}
+	if proc.Alive(init.pid, init.start) {
+		t.Error("the rollback left the unrecorded init running")
+	}
+}
+
+// cgroupDirsOf lists the dirs of cgroup path p that exist in this host's
+// hierarchies.
+func cgroupDirsOf(t *testing.T, p string) []string {
+	t.Helper()
+	dirs, err := filepath.Glob("/sys/fs/cgroup/*" + p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		// A unified host: the hierarchy is the root itself.
+		dirs, _ = filepath.Glob("/sys/fs/cgroup" + p)
+	}
+	return dirs
 }

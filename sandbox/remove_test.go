@@ -72,7 +72,7 @@ func TestStopQueuedBehindRemoveDoesNotBringThePodBack(t *testing.T) {
 	if err := m.save(rec); err != nil {
 		t.Fatal(err)
 	}
-	m.sandboxes[podID] = &Sandbox{rec: rec}
+	m.sandboxes[podID] = newSandbox(rec)
 
 	removed := make(chan error, 1)
 	go func() { removed <- m.Remove(context.Background(), podID) }()

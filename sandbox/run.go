@@ -228,7 +228,7 @@ func (m *Manager) create(ctx context.Context, id string, cfg Config, r resolved)
 	if err := m.save(rec); err != nil {
 		return err
 	}
-	sb := &Sandbox{rec: rec}
+	sb := newSandbox(rec)
 	sb.watchPause()
 	m.mu.Lock()
 	m.sandboxes[id] = sb
@@ -348,13 +348,14 @@ func (m *Manager) holdNamespaces(rec *Record, u *undo.Stack, hostname string) er
 	if err != nil {
 		return err
 	}
+	m.undoInit(rec, u)
 	birth := m.initBirthplace(rec)
 	defer birth.Close()
 	init, err := startPodInit(mountNS, rec.threadNamespaces(), m.opts.Pause.Command, birth)
 	if err != nil {
 		return err
 	}
-	if err := m.keepInit(rec, u, init); err != nil {
+	if err := m.keepInit(rec, init); err != nil {
 		return err
 	}
 	pidPin := rec.PauseNS["pid"]

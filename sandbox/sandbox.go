@@ -147,6 +147,10 @@ type Sandbox struct {
 	// for its removal must not save the record back (a restart would bring
 	// the pod back, its name reserved).
 	removed bool
+	// id and created are rec's, copied at creation: read without mu (a
+	// list sorts by created), while a stop or remove rewrites all of rec.
+	id      string
+	created time.Time
 	// mu guards rec and pause; held only to read or update them, never
 	// across slow work.
 	mu  sync.RWMutex
@@ -219,11 +223,16 @@ func (s *Sandbox) unwatchPause() {
 	}
 }
 
+// newSandbox is the sandbox of rec in memory.
+func newSandbox(rec Record) *Sandbox {
+	return &Sandbox{id: rec.ID, created: rec.CreatedAt, rec: rec}
+}
+
 // ID returns the sandbox ID.
-func (s *Sandbox) ID() string { return s.rec.ID } // never changes
+func (s *Sandbox) ID() string { return s.id }
 
 // createdAt returns when the sandbox was created.
-func (s *Sandbox) createdAt() time.Time { return s.rec.CreatedAt } // never changes
+func (s *Sandbox) createdAt() time.Time { return s.created }
 
 func (s *Sandbox) update(fn func(r *Record)) Record {
 	s.mu.Lock()

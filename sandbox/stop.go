@@ -135,10 +135,10 @@ func (m *Manager) stopPause(rec *Record) error {
 // stopPodInit kills the init berth started for the pod, if it has one,
 // and removes its cgroup.
 func (m *Manager) stopPodInit(ctx context.Context, rec *Record) error {
-	if rec.PausePID == 0 {
-		return nil
+	if rec.PauseNS["pid"] == "" {
+		return nil // no init: the pod's namespaces are only pinned
 	}
-	if m.pauseAlive(rec) {
+	if rec.PausePID != 0 && m.pauseAlive(rec) {
 		if err := syscall.Kill(rec.PausePID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("kill pod init %d: %w", rec.PausePID, err)
 		}
@@ -146,6 +146,9 @@ func (m *Manager) stopPodInit(ctx context.Context, rec *Record) error {
 			return fmt.Errorf("wait for pod init %d: %w", rec.PausePID, err)
 		}
 	}
+	// Also with no init recorded: berth may have died after making the
+	// cgroup, or even starting the init in it, and before saving its pid.
+	// Removing the cgroup kills what is in it.
 	return m.opts.Host.Cgroups.Remove(cgroups.Driver(m.opts.CgroupDriver), rec.CgroupsPath)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -35,16 +36,22 @@ func (m *Manager) makeUserNamespace(rec *Record, u *undo.Stack, hostname string)
 	}
 	var holder int
 	if pidPin := rec.PauseNS["pid"]; pidPin != "" {
+		m.undoInit(rec, u)
 		init, err := m.startUsernsInit(rec, flags)
 		if err != nil {
 			return err
 		}
-		if err := m.keepInit(rec, u, init); err != nil {
+		if err := m.keepInit(rec, init); err != nil {
 			return err
 		}
 		pins["pid"] = pidPin
 		holder = init.pid
 	} else {
+		// The holder dies with the thread that started it (Pdeathsig):
+		// that thread stays until the holder is killed, below, and goes
+		// only if berth does.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		cmd, err := startNamespaceHolder(rec, m.opts.Pause.Command, flags)
 		if err != nil {
 			return err
@@ -112,7 +119,8 @@ func (m *Manager) startUsernsInit(rec *Record, flags uintptr) (startedInit, erro
 // startNamespaceHolder starts the pause program in a new user namespace
 // with the pod's mappings and new namespaces of flags, which it owns. It
 // must be started from a thread in the host's namespaces: Go writes the
-// child's uid_map and gid_map through this thread's /proc.
+// child's uid_map and gid_map through this thread's /proc. The child is
+// killed when that thread exits.
 func startNamespaceHolder(rec *Record, pause []string, flags uintptr) (*exec.Cmd, error) {
 	u := rec.Config.Namespaces.UserNS
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
@@ -134,6 +142,9 @@ func startNamespaceHolder(rec *Record, pause []string, flags uintptr) (*exec.Cmd
 			// Written by berth, which may: the pod's root may setgroups.
 			GidMappingsEnableSetgroups: true,
 			Setsid:                     true,
+			// Killed once its namespaces are pinned, or by the kernel if
+			// berth dies first.
+			Pdeathsig: syscall.SIGKILL,
 		},
 	}
 	if err := cmd.Start(); err != nil {

@@ -389,6 +389,33 @@ func killDuringADD(t *testing.T, n *harness.Network) (b *harness.Berth, parent, 
 	return b, parent, entries[0].Name()
 }
 
+// berth dies during CNI ADD, and at its next start the rollback's CNI DEL
+// fails: the record that names the IP stays, and the rollback is retried
+// until DEL succeeds and frees it.
+func TestHalfCreatedSandboxRollbackRetriedWhileDELFails(t *testing.T) {
+	n := harness.NewNetwork(t, "berth-it-crashdel", "berthitcrashdel", "10.124.41.0/24")
+	b, parent, id := killDuringADD(t, n)
+	broken := filepath.Join(t.TempDir(), "broken")
+	if err := os.WriteFile(broken, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The plugin the pod was being added with now refuses DEL.
+	n.AddPlugin(t, "gated-bridge", fmt.Sprintf(`if [ "$CNI_COMMAND" = DEL ] && [ -e %q ]; then
+	echo '{"cniVersion":"1.0.0","code":999,"msg":"berth test plugin refuses DEL"}'
+	exit 1
+fi
+exec /usr/lib/cni/bridge
+`, broken))
+	b.Restart(t)
+	if ips := n.Allocations(); len(ips) != 1 {
+		t.Fatalf("with DEL refused, the half-created pod's IP should still be taken; host-local holds %v", ips)
+	}
+	os.Remove(broken)
+	// The retry frees the IP midway through: done once nothing is left.
+	waitFor(t, time.Minute, func() bool { return len(b.Leftovers(n, parent, nil, []string{id}, nil)) == 0 })
+	assertClean(t, b, n, parent, nil, []string{id}, nil)
+}
+
 // berth dies during CNI ADD and, before it restarts, the CNI config is
 // replaced by another network: the rollback runs DEL on the network the
 // pod was being added to (saved with it before ADD), so its IP is freed.
