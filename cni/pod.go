@@ -3,12 +3,12 @@ package cni
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/config"
 )
@@ -104,7 +104,7 @@ func (m *Manager) Attach(ctx context.Context, pod Pod, att *Attachment) error {
 // already gone is fine: the plugins still free the IP.
 func (m *Manager) Detach(pod Pod, att Attachment) error {
 	cfg := m.config()
-	if _, err := os.Stat(pod.NetNS); err != nil {
+	if !isNetNS(pod.NetNS) {
 		pod.NetNS = ""
 	}
 	rt := runtimeConf(pod)
@@ -130,6 +130,14 @@ func (m *Manager) Detach(pod Pod, att Attachment) error {
 		return fmt.Errorf("CNI network %q: %w", network, err)
 	}
 	return nil
+}
+
+// isNetNS says whether path is a namespace. A pin's file that berth made
+// but died before mounting the namespace on is not one, and the plugins
+// would fail DEL on it ("unknown FS magic") and never free the IP.
+func isNetNS(path string) bool {
+	var fs unix.Statfs_t
+	return path != "" && unix.Statfs(path, &fs) == nil && fs.Type == unix.NSFS_MAGIC
 }
 
 func (m *Manager) del(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf, cfg config.CNIConfig) error {

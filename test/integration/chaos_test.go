@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -211,6 +212,32 @@ func killIPAM(dir string) {
 	}
 }
 
+// warningsAbout are the lines of berth's log, across its restarts, that
+// warn about an object the problems name.
+func warningsAbout(b *harness.Berth, problems []string) string {
+	ids := map[string]bool{}
+	for _, p := range problems {
+		for _, id := range objectID.FindAllString(p, -1) {
+			ids[id] = true
+		}
+	}
+	var out []string
+	for _, line := range strings.Split(b.Logs(), "\n") {
+		if !strings.Contains(line, "level=warning") && !strings.Contains(line, "level=error") && !strings.Contains(line, "level=info") {
+			continue
+		}
+		for _, id := range objectID.FindAllString(line, -1) {
+			if ids[id] {
+				out = append(out, line)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+var objectID = regexp.MustCompile(`[0-9a-f]{64}`)
+
 // conmonContainerIDs are the containers whose conmon (of this berth's
 // runroot) runs.
 func conmonContainerIDs(b *harness.Berth) []string {
@@ -281,7 +308,8 @@ func TestChaosBerthKilledMidLifecycle(t *testing.T) {
 			problems = append(problems, "(still, a minute after the clients stopped)")
 		}
 		if len(problems) > 0 {
-			t.Fatalf("round %d (seed %d, %s killed): the CRI view and the host differ:\n  %s", round, seed, what, strings.Join(problems, "\n  "))
+			t.Fatalf("round %d (seed %d, %s killed): the CRI view and the host differ:\n  %s\nberth's warnings about them:\n%s",
+				round, seed, what, strings.Join(problems, "\n  "), warningsAbout(b, problems))
 		}
 	}
 
