@@ -39,8 +39,13 @@ func churn(c context.Context, b *harness.Berth, parent string, name string, rng 
 	rt := b.Runtime()
 	for i := 0; c.Err() == nil; i++ {
 		cfg := podConfig(fmt.Sprintf("%s-%d", name, i), parent)
+		// Pods with an init and pods with none, each with a user
+		// namespace and without.
 		if i%2 == 1 {
-			sharePID(cfg) // pods with an init, and pods with none
+			sharePID(cfg)
+		}
+		if i%4 >= 2 {
+			usernsPod(cfg)
 		}
 		pod, err := rt.RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 		if err != nil {
