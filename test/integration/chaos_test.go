@@ -217,9 +217,9 @@ func killIPAM(dir string) {
 	}
 }
 
-// warningsAbout are the lines of berth's log, across its restarts, that
-// warn about an object the problems name.
-func warningsAbout(b *harness.Berth, problems []string) string {
+// logAbout are the lines of berth's log, across its restarts, at info
+// level or above, that name an object the problems name.
+func logAbout(b *harness.Berth, problems []string) string {
 	ids := map[string]bool{}
 	for _, p := range problems {
 		for _, id := range objectID.FindAllString(p, -1) {
@@ -313,8 +313,8 @@ func TestChaosBerthKilledMidLifecycle(t *testing.T) {
 			problems = append(problems, "(still, a minute after the clients stopped)")
 		}
 		if len(problems) > 0 {
-			t.Fatalf("round %d (seed %d, %s killed): the CRI view and the host differ:\n  %s\nberth's warnings about them:\n%s",
-				round, seed, what, strings.Join(problems, "\n  "), warningsAbout(b, problems))
+			t.Fatalf("round %d (seed %d, %s killed): the CRI view and the host differ:\n  %s\nberth's log about them:\n%s",
+				round, seed, what, strings.Join(problems, "\n  "), logAbout(b, problems))
 		}
 	}
 
