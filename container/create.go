@@ -21,12 +21,20 @@ import (
 	"github.com/berth-dev/berth/internal/events"
 	"github.com/berth-dev/berth/internal/ids"
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/internal/undo"
 	"github.com/berth-dev/berth/oci"
 	"github.com/berth-dev/berth/spec"
 )
 
 // Create creates a container in a pod; it is left created, not started.
+//
+// It returns once the container is prepared (record, rootfs, spec): the
+// OCI runtime's create, under conmon, goes on in the background
+// (createInRuntime), and StartContainer and every other operation on the
+// container wait for it. That is how containerd spends CreateContainer
+// too (its task is made by StartContainer), and a client that does
+// anything between the two calls has the runtime's create done meanwhile.
 //
 // As with sandboxes, the work goes on when ctx ends, and kubelet's retry
 // with the same name waits for it and gets this container.
@@ -67,8 +75,16 @@ func (m *Manager) Create(ctx context.Context, pod Pod, cfg *Config) (string, err
 		if err != nil {
 			return err
 		}
-		defer end()
-		return m.create(ctx, id, name, pod, cfg, createImages{img: img, cfg: imgCfg.Config, mounts: imgMounts})
+		c, o, err := m.prepare(id, name, pod, cfg, createImages{img: img, cfg: imgCfg.Config, mounts: imgMounts})
+		if err != nil {
+			end()
+			return err
+		}
+		go func() {
+			defer end()
+			m.createInRuntime(c, pod.Runtime, o)
+		}()
+		return nil
 	})
 }
 
@@ -79,7 +95,11 @@ type createImages struct {
 	mounts []imageMount // image volumes
 }
 
-func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Config, images createImages) (err error) {
+// prepare makes all of a container but its runtime's create: its record
+// (incomplete until that create ends), dirs, rootfs and spec. It returns
+// the container listed, its operation lock held for createInRuntime, and
+// what conmon is to be given.
+func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createImages) (_ *Container, _ conmon.CreateOptions, err error) {
 	log := logrus.WithFields(logrus.Fields{"container": id, "sandbox": pod.ID})
 	img := images.img
 	rt := pod.Runtime
@@ -89,7 +109,7 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 	}
 	targetPID, err := m.targetPID(target)
 	if err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	stopSignal := cfg.StopSignal
 	if stopSignal == "" {
@@ -126,32 +146,32 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		}
 	}()
 	if err := m.save(rec); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	u.Push("delete record", func() error { return m.opts.DB.Delete(Bucket, id) })
 	u.Push("remove dirs", func() error { return m.removeDirs(&rec) })
 	if err := os.MkdirAll(rec.Bundle, 0o700); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	if err := os.MkdirAll(filepath.Join(rec.Dir, "persist"), 0o700); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	if dir := filepath.Dir(rec.LogPath); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create log dir: %w", err)
+			return nil, conmon.CreateOptions{}, fmt.Errorf("create log dir: %w", err)
 		}
 	}
 	rootfs := rec.Rootfs
 	end := rec.Startup.Begin("rootfs")
 	if err := m.opts.Images.MountRootfs(img, rec.Dir, rootfs); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	u.Push("unmount rootfs", func() error { return image.UnmountRootfs(rootfs) })
 	if err := mkdirInRootfs(rootfs, cfg.WorkingDir); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	if rec.ImageVolumes, err = m.mountImageVolumes(rec.Bundle, images.mounts, &u); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	end()
 	for _, v := range rec.ImageVolumes {
@@ -165,32 +185,18 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		RecursiveReadOnly: rt.Features().RecursiveReadOnlyMounts,
 	})
 	if err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	if err := makeMountpoints(rootfs, s.Mounts); err != nil {
-		return err
+		return nil, conmon.CreateOptions{}, err
 	}
 	rec.User = User{UID: s.Process.User.UID, GID: s.Process.User.GID, Groups: s.Process.User.AdditionalGids}
 	if err := generateFrom(s).SaveToFile(filepath.Join(rec.Bundle, "config.json"), generate.ExportOptions{}); err != nil {
-		return fmt.Errorf("write spec: %w", err)
+		return nil, conmon.CreateOptions{}, fmt.Errorf("write spec: %w", err)
 	}
 
-	u.Push("delete from runtime", func() error {
-		dctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
-		defer cancel()
-		err := rt.Delete(dctx, id)
-		m.opts.Monitor.RemoveExit(id)
-		m.opts.Monitor.RemoveSocketDir(id)
-		if err != nil {
-			return err
-		}
-		// A create killed halfway (conmon's first-process timeout) leaves
-		// a cgroup the runtime does not know.
-		return m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath)
-	})
 	end()
-	end = rec.Startup.Begin("runtime create")
-	created, err := m.opts.Monitor.Create(ctx, conmon.CreateOptions{
+	o := conmon.CreateOptions{
 		ID:          id,
 		Name:        name,
 		Bundle:      rec.Bundle,
@@ -202,32 +208,106 @@ func (m *Manager) create(ctx context.Context, id, name string, pod Pod, cfg *Con
 		Terminal:    cfg.Tty,
 		Stdin:       cfg.Stdin,
 		StdinOnce:   cfg.StdinOnce,
-	})
-	rec.ConmonPid = created.ConmonPid
-	if st, err := proc.ReadStat(rec.ConmonPid); err == nil {
-		rec.ConmonStart = st.StartTime
 	}
-	if err != nil {
-		return fmt.Errorf("%s create: %w%s", rt.Handler, err, rt.Hint(err.Error()))
-	}
-	st, err := proc.ReadStat(created.Pid)
-	if err != nil {
-		return fmt.Errorf("container process %d: %w", created.Pid, err)
-	}
-	rec.Pid, rec.PidStart = created.Pid, st.StartTime
-	end()
-	rec.Complete = true
-	if err := m.save(rec); err != nil {
-		return err
-	}
-	c := &Container{rec: rec}
-	m.watchMonitor(c)
+	c := &Container{rec: rec, inRuntimeCreate: true}
+	c.op.Lock()
 	m.mu.Lock()
 	m.containers[id] = c
 	m.mu.Unlock()
 	m.publish(events.Created, &rec)
-	log.WithField("name", name).Debug("container created")
-	return nil
+	return c, o, nil
+}
+
+// createInRuntime has the OCI runtime create a prepared container under
+// conmon, then unlocks the container's operations. A create that fails
+// leaves the container exited, as containerd leaves one whose task could
+// not be made: reason StartError, exit code 128, the runtime's message,
+// and its runtime state and cgroup deleted; StartContainer returns the
+// error, RemoveContainer removes the rest. Until the create ends the
+// record stays incomplete, so a crash meanwhile rolls the container back.
+func (m *Manager) createInRuntime(c *Container, rt *oci.Runtime, o conmon.CreateOptions) {
+	defer c.op.Unlock()
+	rec := c.Snapshot()
+	log := logrus.WithFields(logrus.Fields{"container": rec.ID, "sandbox": rec.SandboxID})
+	var steps trace.Steps
+	end := steps.Begin(RuntimeCreateStep)
+	ctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
+	defer cancel()
+	created, err := m.opts.Monitor.Create(ctx, o)
+	rec.ConmonPid = created.ConmonPid
+	if st, serr := proc.ReadStat(rec.ConmonPid); serr == nil {
+		rec.ConmonStart = st.StartTime
+	}
+	if err != nil {
+		err = fmt.Errorf("%s create: %w%s", rt.Handler, err, rt.Hint(err.Error()))
+	} else if st, serr := proc.ReadStat(created.Pid); serr != nil {
+		err = fmt.Errorf("container process %d: %w", created.Pid, serr)
+	} else {
+		rec.Pid, rec.PidStart = created.Pid, st.StartTime
+	}
+	end()
+	rec.Startup = append(rec.Startup, steps...)
+	if err == nil {
+		rec.Complete = true
+		err = m.save(rec)
+	}
+	if err != nil {
+		m.failRuntimeCreate(c, rt, rec, err)
+		return
+	}
+	c.update(func(r *Record) {
+		*r = rec
+		c.inRuntimeCreate = false
+	})
+	m.watchMonitor(c)
+	log.WithField("name", rec.Name).Debug("container created")
+}
+
+// Exit code and reason of a container whose runtime create failed, as
+// containerd reports a container whose task could not be started.
+const (
+	startErrorExitCode = 128
+	ReasonStartError   = "StartError"
+)
+
+// failRuntimeCreate deletes what the runtime's failed create of a container
+// made and records the container exited with the error.
+func (m *Manager) failRuntimeCreate(c *Container, rt *oci.Runtime, rec Record, err error) {
+	log := logrus.WithFields(logrus.Fields{"container": rec.ID, "sandbox": rec.SandboxID})
+	log.WithError(err).Info("the runtime's create of the container failed; StartContainer will say so")
+	derr := m.deleteFromRuntime(rt, &rec)
+	if derr != nil {
+		log.WithError(derr).Warn("deleting a container whose create failed from its runtime; RemoveContainer tries again")
+	}
+	rec.Complete = true
+	rec.State, rec.ExitCode, rec.FinishedAt = Exited, startErrorExitCode, time.Now()
+	rec.Reason, rec.Message = ReasonStartError, err.Error()
+	rec.RuntimeDeleted = derr == nil
+	c.update(func(r *Record) {
+		*r = rec
+		c.inRuntimeCreate, c.createErr = false, err
+		m.publish(events.Stopped, r)
+	})
+	if err := m.persist(c); err != nil {
+		log.WithError(err).Warn("saving container state")
+	}
+}
+
+// deleteFromRuntime deletes a container whose create failed from its
+// runtime: its monitor if it still runs, the runtime's state, conmon's
+// files, and the cgroup a create killed halfway leaves, which the runtime
+// does not know.
+func (m *Manager) deleteFromRuntime(rt *oci.Runtime, rec *Record) error {
+	kerr := m.opts.Monitor.KillHalfCreated(rec.ID, rec.Bundle)
+	ctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
+	defer cancel()
+	err := rt.Delete(ctx, rec.ID)
+	m.opts.Monitor.RemoveExit(rec.ID)
+	m.opts.Monitor.RemoveSocketDir(rec.ID)
+	if err != nil {
+		return errors.Join(kerr, err)
+	}
+	return errors.Join(kerr, m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath))
 }
 
 // runtimeCallTimeout bounds one OCI runtime call made outside a request.

@@ -37,8 +37,10 @@ func (m *Manager) refresh(c *Container) { m.refreshWith(c, containerRuns) }
 // process or its monitor runs. It takes no lock across the look: the save
 // that follows is skipped for a container removed meanwhile (persist).
 func (m *Manager) refreshWith(c *Container, running func(*Record) bool) {
-	rec := c.Snapshot()
-	if rec.State == Exited {
+	c.mu.RLock()
+	rec, creating := c.rec, c.inRuntimeCreate
+	c.mu.RUnlock()
+	if rec.State == Exited || creating {
 		return
 	}
 	exit, ok := m.observeExit(&rec, running)
@@ -145,6 +147,9 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	defer c.op.Unlock()
 	rec := c.Snapshot()
+	if err := c.createError(); err != nil {
+		return err
+	}
 	if rec.State != Created {
 		return fmt.Errorf("%w: container %s is %s, only a created container can start", ErrFailedPrecondition, rec.ID, rec.State)
 	}

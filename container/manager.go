@@ -50,9 +50,10 @@ type Manager struct {
 
 	mu         sync.RWMutex // guards containers and creating; never held across slow work
 	containers map[string]*Container
-	// creating are the creates at work, by container ID: not containers
-	// yet (not listed), but their images are in use and their pod cannot
-	// be removed under them.
+	// creating are the creates at work, by container ID, the runtime's
+	// create after CreateContainer has returned included: their images are
+	// in use and their pod cannot be removed under them, listed or not
+	// yet.
 	creating map[string]*creation
 
 	cpuRates cgroups.CPURates
@@ -201,8 +202,12 @@ func (m *Manager) List() []Record {
 	return out
 }
 
-// StartStep is the step StartContainer adds to a container's Startup.
-const StartStep = "runtime start"
+// The steps of a container's Startup that end after CreateContainer has
+// returned: the runtime's create (createInRuntime) and its start.
+const (
+	RuntimeCreateStep = "runtime create"
+	StartStep         = "runtime start"
+)
 
 // Startup returns when each step of the container's creation and start
 // began and ended, as recorded: no state refresh, for the RPCs' metrics.

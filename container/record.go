@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -90,7 +91,8 @@ type Record struct {
 	ExitCode   int32     `json:"exit_code"`
 	Reason     string    `json:"reason,omitempty"`
 	Message    string    `json:"message,omitempty"`
-	// Complete is false while CreateContainer is at work; a record left
+	// Complete is false until the container is made, the runtime's create
+	// included (which ends after CreateContainer returns); a record left
 	// incomplete by a crash is rolled back at start-up.
 	Complete bool `json:"complete"`
 	// Startup is when each step of the container's creation and start
@@ -174,6 +176,11 @@ type Container struct {
 	// starting is set (under mu) while Start runs the runtime's start: an
 	// exit seen meanwhile is Start's to announce, after the start.
 	starting bool
+	// inRuntimeCreate is set (under mu) while the runtime's create of the
+	// container is at work (createInRuntime): it has no process to look at
+	// yet. createErr is why that create failed, for StartContainer.
+	inRuntimeCreate bool
+	createErr       error
 	// monitor, under mu, watches conmon's exit while the container has
 	// not exited (nil: not watched, its state is read on every look).
 	monitor *proc.Watch
@@ -200,4 +207,18 @@ func (c *Container) update(fn func(r *Record)) Record {
 	defer c.mu.Unlock()
 	fn(&c.rec)
 	return c.rec
+}
+
+// createError is why the runtime's create of the container failed, or nil.
+// After a restart only the record's message is left of it.
+func (c *Container) createError() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.createErr != nil {
+		return c.createErr
+	}
+	if r := &c.rec; r.Reason == ReasonStartError && r.StartedAt.IsZero() {
+		return errors.New(r.Message)
+	}
+	return nil
 }

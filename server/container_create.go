@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -31,7 +32,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, toStatus(err)
 	}
 	if steps, err := s.containers.Startup(id); err == nil {
-		recordStart(ctx, containerStartSteps, steps, "berth.container", id)
+		recordStart(ctx, containerStartSteps, steps, "berth.container", id, time.Time{})
 	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/internal/trace"
@@ -13,13 +14,21 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 	if req.GetContainerId() == "" {
 		return nil, errNoContainerID
 	}
+	began := time.Now()
 	if err := s.containers.Start(ctx, req.GetContainerId()); err != nil {
 		return nil, toStatus(err)
 	}
+	// The runtime's create ended after CreateContainer returned (it goes
+	// on in the background): its step is this call's, with the start's;
+	// the call's span shows the part of it the call waited for.
 	if steps, err := s.containers.Startup(req.GetContainerId()); err == nil {
-		if st, ok := steps.Find(container.StartStep); ok {
-			recordStart(ctx, containerStartSteps, trace.Steps{st}, "berth.container", req.GetContainerId())
+		var mine trace.Steps
+		for _, name := range []string{container.RuntimeCreateStep, container.StartStep} {
+			if st, ok := steps.Find(name); ok {
+				mine = append(mine, st)
+			}
 		}
+		recordStart(ctx, containerStartSteps, mine, "berth.container", req.GetContainerId(), began)
 	}
 	return &runtimeapi.StartContainerResponse{}, nil
 }

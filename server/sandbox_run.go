@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -23,7 +24,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, toStatus(err)
 	}
 	if rec, err := s.sandboxes.Status(id); err == nil {
-		recordStart(ctx, podStartSteps, rec.Startup, "berth.sandbox", id)
+		recordStart(ctx, podStartSteps, rec.Startup, "berth.sandbox", id, time.Time{})
 	}
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
 }

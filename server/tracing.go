@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -36,9 +37,10 @@ func tracing(cfg config.TracingConfig) ([]grpc.ServerOption, func(context.Contex
 
 // recordStart reports the steps of a pod's or container's start: to the
 // node-wide step histogram, and as child spans of the call's span, which
-// is also labelled with the object's ID.
-func recordStart(ctx context.Context, h *prometheus.HistogramVec, steps trace.Steps, idKey, id string) {
+// is also labelled with the object's ID. A call that began at began shows
+// only the parts of its steps from then on (Steps.Since).
+func recordStart(ctx context.Context, h *prometheus.HistogramVec, steps trace.Steps, idKey, id string, began time.Time) {
 	observeSteps(h, steps)
 	oteltrace.SpanFromContext(ctx).SetAttributes(attribute.String(idKey, id))
-	steps.Span(ctx)
+	steps.Since(began).Span(ctx)
 }

@@ -41,3 +41,21 @@ func (s *Steps) Begin(name string) (end func()) {
 	*s = append(*s, Step{Name: name, Start: time.Now()})
 	return func() { (*s)[i].End = time.Now() }
 }
+
+// Since returns the parts of the steps from t on: a step that began before
+// t begins at t, one that ended before t is left out. A call's span shows
+// only the part of a step that began before the call (the runtime's create
+// of a container, begun by CreateContainer) that the call waited for.
+func (s Steps) Since(t time.Time) Steps {
+	var out Steps
+	for _, st := range s {
+		if !st.End.IsZero() && !st.End.After(t) {
+			continue
+		}
+		if st.Start.Before(t) {
+			st.Start = t
+		}
+		out = append(out, st)
+	}
+	return out
+}

@@ -31,3 +31,30 @@ func TestSteps(t *testing.T) {
 		t.Errorf("duration %v", s[0].Duration())
 	}
 }
+
+func TestStepsSince(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(1000, 0).Add(time.Duration(ms) * time.Millisecond) }
+	s := Steps{
+		{Name: "before", Start: at(0), End: at(10)},
+		{Name: "across", Start: at(5), End: at(30)},
+		{Name: "after", Start: at(25), End: at(40)},
+		{Name: "unfinished", Start: at(1)},
+	}
+	got := s.Since(at(20))
+	want := Steps{
+		{Name: "across", Start: at(20), End: at(30)},
+		{Name: "after", Start: at(25), End: at(40)},
+		{Name: "unfinished", Start: at(20)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Since = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if s[1].Start != at(5) {
+		t.Error("Since changed the steps it was given")
+	}
+}

@@ -68,10 +68,11 @@ func (g *gatedRuntime) waiting() bool {
 	return err == nil
 }
 
-// A container being created (its runtime's create at work) is not listed
-// yet, but its image is in use, so image garbage collection cannot delete
-// the layers under its new rootfs; and the removal of its pod waits for it
-// and removes it too, instead of leaving a container of a removed pod.
+// A container being created (its runtime's create at work, after
+// CreateContainer returned) holds its image, so image garbage collection
+// cannot delete the layers under its new rootfs; and the removal of its
+// pod waits for it and removes it too, instead of leaving a container of a
+// removed pod.
 func TestContainerBeingCreatedHoldsItsImageAndPod(t *testing.T) {
 	g := newGatedRuntime(t)
 	f := newContainerFixtureWith(t, "berth-it-cr", "berthitcr", "10.124.22.0/24", g.config)
@@ -225,4 +226,105 @@ func TestCreateKilledAfterItsCgroupLeavesNoCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.assertAllClean(t, []testPod{p})
+}
+
+// CreateContainer returns once the container is prepared; the runtime's
+// create goes on after it, and StartContainer waits for it. Until then the
+// container is listed created, and the pod stays ready.
+func TestCreateReturnsBeforeTheRuntimesCreate(t *testing.T) {
+	g := newGatedRuntime(t)
+	f := newContainerFixtureWith(t, "berth-it-cbg", "berthitcbg", "10.124.42.0/24", g.config)
+	b := f.b
+	cfg := podConfig("background", f.parent)
+	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+
+	g.arm(t)
+	// With the runtime's create held, a CreateContainer that waited for
+	// it would run out of this time.
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	created, err := b.Runtime().CreateContainer(short, &runtimeapi.CreateContainerRequest{
+		PodSandboxId: p.id, Config: containerConfig("app", "sleep", "3600"), SandboxConfig: p.cfg,
+	})
+	if err != nil {
+		g.open(t)
+		t.Fatalf("CreateContainer with the runtime's create held: %v", err)
+	}
+	id := created.GetContainerId()
+	waitFor(t, time.Minute, g.waiting)
+	if st, _ := containerStatus(t, b, id); st.GetState() != runtimeapi.ContainerState_CONTAINER_CREATED {
+		t.Errorf("a container whose runtime create is at work is %v, want created", st.GetState())
+	}
+	if got := listContainers(t, b, nil); len(got) != 1 || got[0].GetId() != id {
+		t.Errorf("listed while the runtime creates it: %v, want %s", got, id)
+	}
+
+	started := make(chan error, 1)
+	go func() {
+		_, err := b.Runtime().StartContainer(slowCtx(t), &runtimeapi.StartContainerRequest{ContainerId: id})
+		started <- err
+	}()
+	select {
+	case err := <-started:
+		g.open(t)
+		t.Fatalf("StartContainer returned (%v) while the runtime's create was still held", err)
+	case <-time.After(time.Second):
+	}
+	g.open(t)
+	if err := <-started; err != nil {
+		t.Fatalf("StartContainer once the runtime's create ended: %v", err)
+	}
+	if out := execSync(t, b, id, "echo", "up"); out != "up\n" {
+		t.Errorf("exec in the started container: %q", out)
+	}
+	f.removeAll(t, p, id)
+}
+
+// A runtime create that fails after CreateContainer returned (a command
+// the image lacks: runc refuses it at create) fails StartContainer with
+// the runtime's message, and leaves the container exited as containerd
+// leaves one whose task could not start: reason StartError, exit code 128,
+// the message, its cgroup gone, through a restart.
+// Removing it leaves nothing.
+func TestFailedRuntimeCreateFailsTheStart(t *testing.T) {
+	f := newContainerFixture(t, "berth-it-cfail", "berthitcfail", "10.124.43.0/24")
+	b := f.b
+	p := f.runPod(t, "fails", nil)
+	id, err := tryRunContainer(ctx(t), b, p, containerConfig("missing", "/no/such/command"))
+	if err == nil {
+		t.Fatal("a container whose command does not exist started")
+	}
+	if id == "" {
+		t.Fatalf("CreateContainer failed (%v); the runtime's create, after it, is what fails", err)
+	}
+	const says = "/no/such/command"
+	if !strings.Contains(err.Error(), says) {
+		t.Errorf("StartContainer = %v, want the runtime's message naming %s", err, says)
+	}
+	check := func(when string) {
+		t.Helper()
+		st, _ := containerStatus(t, b, id)
+		if st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetReason() != "StartError" || st.GetExitCode() != 128 ||
+			!strings.Contains(st.GetMessage(), says) || st.GetStartedAt() != 0 || st.GetFinishedAt() == 0 {
+			t.Errorf("%s: the container whose create failed is %v reason %q code %d message %q started %d finished %d; want exited, StartError, 128, the runtime's message, never started",
+				when, st.GetState(), st.GetReason(), st.GetExitCode(), st.GetMessage(), st.GetStartedAt(), st.GetFinishedAt())
+		}
+		if _, err := b.Runtime().StartContainer(ctx(t), &runtimeapi.StartContainerRequest{ContainerId: id}); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: StartContainer again = %v, want the create's error", when, err)
+		}
+		for _, d := range harness.CgroupDirs(f.parent) {
+			if _, err := os.Stat(filepath.Join(d, "berth-"+id)); err == nil {
+				t.Errorf("%s: the failed container's cgroup %s is left", when, filepath.Join(d, "berth-"+id))
+			}
+		}
+	}
+	check("after the failure")
+	b.Kill()
+	b.Restart(t)
+	check("after a restart")
+	f.removeAll(t, p, id)
 }

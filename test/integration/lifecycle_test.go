@@ -248,8 +248,10 @@ exec /usr/local/sbin/runc "$@"
 }
 
 // The crun handler: a pod on it runs a container, or, with a crun too old
-// for the runtime-spec berth writes (Debian 12's 1.8.1), CreateContainer
-// says so and leaves nothing behind. (The pod itself needs no runtime.)
+// for the runtime-spec berth writes (Debian 12's 1.8.1), StartContainer
+// (which waits for the runtime's create) says so, the container is exited
+// with StartError, and removing it leaves nothing behind. (The pod itself
+// needs no runtime.)
 func TestCrunHandler(t *testing.T) {
 	f := newContainerFixture(t, "berth-it-crun", "berthitcrun", "10.124.15.0/24")
 	b := f.b
@@ -265,8 +267,15 @@ func TestCrunHandler(t *testing.T) {
 			t.Fatalf("a container on crun failed without saying why: %v", err)
 		}
 		t.Logf("crun on this host is too old for berth's specs: %v", err)
+		if id == "" {
+			t.Fatalf("CreateContainer failed (%v); the runtime's create, after it, is what fails", err)
+		}
+		if st, _ := containerStatus(t, b, id); st.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED || st.GetReason() != "StartError" {
+			t.Errorf("the container crun could not create is %v (%s), want exited with StartError", st.GetState(), st.GetReason())
+		}
+		removeContainer(t, b, id)
 		if left := listContainers(t, b, nil); len(left) != 0 {
-			t.Fatalf("a failed create left containers listed: %v", left)
+			t.Fatalf("containers listed after the failed one was removed: %v", left)
 		}
 		removePod(t, b, p.id)
 		f.assertAllClean(t, []testPod{p})

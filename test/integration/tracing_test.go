@@ -84,7 +84,7 @@ func TestCallsInKubeletsTraceAreTracedWithTheirSteps(t *testing.T) {
 
 	calls := map[string][]string{
 		"runtime.v1.RuntimeService/RunPodSandbox":   {"namespaces", "cni", "files"},
-		"runtime.v1.RuntimeService/CreateContainer": {"rootfs", "spec", "runtime create"},
+		"runtime.v1.RuntimeService/CreateContainer": {"rootfs", "spec"},
 		"runtime.v1.RuntimeService/StartContainer":  {"runtime start"},
 	}
 	// berth exports its spans in batches: wait for all of them.
@@ -127,6 +127,20 @@ func TestCallsInKubeletsTraceAreTracedWithTheirSteps(t *testing.T) {
 			if s.GetStartTimeUnixNano() < rpc.GetStartTimeUnixNano() || s.GetEndTimeUnixNano() > rpc.GetEndTimeUnixNano() || s.GetEndTimeUnixNano() < s.GetStartTimeUnixNano() {
 				t.Errorf("step %s of %s is not within the call", step, call)
 			}
+		}
+	}
+	// The runtime's create goes on after CreateContainer returns:
+	// StartContainer's span shows the part it waited for, within the call
+	// (none if the create had ended before the call came).
+	start := find("runtime.v1.RuntimeService/StartContainer", kubeletParent)
+	for _, s := range spans {
+		if s.GetName() != "runtime create" {
+			continue
+		}
+		if string(s.GetParentSpanId()) != string(start.GetSpanId()) {
+			t.Errorf("the runtime create step is a span of %x, want StartContainer's %x", s.GetParentSpanId(), start.GetSpanId())
+		} else if s.GetStartTimeUnixNano() < start.GetStartTimeUnixNano() || s.GetEndTimeUnixNano() > start.GetEndTimeUnixNano() {
+			t.Error("the part of the runtime create StartContainer waited for is not within the call")
 		}
 	}
 	f.removeAll(t, p, ctr)
