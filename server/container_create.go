@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/internal/trace"
 	"github.com/berth-dev/berth/sandbox"
 	"github.com/berth-dev/berth/spec"
 )
@@ -31,7 +33,12 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	// The runtime's create and start are StartContainer's to report, even
+	// when the create, which runs on after this call, has already ended.
 	if steps, err := s.containers.Startup(id); err == nil {
+		steps = slices.DeleteFunc(steps, func(st trace.Step) bool {
+			return st.Name == container.RuntimeCreateStep || st.Name == container.StartStep
+		})
 		recordStart(ctx, containerStartSteps, steps, "berth.container", id, time.Time{})
 	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
