@@ -39,10 +39,23 @@ func (m *Manager) beginCreate(id, sandboxID string, images []string) (end func()
 // waitCreates waits until no create in the pod is at work, so that what
 // they made is seen by the stop or remove that follows.
 func (m *Manager) waitCreates(ctx context.Context, sandboxID string) error {
+	return m.awaitCreates(ctx, func(cr *creation) bool { return cr.sandboxID == sandboxID })
+}
+
+// WaitCreates waits until no create is at work, the runtime's creates
+// that run on after CreateContainer returned included. berth waits for
+// them at shutdown: one cut off would be rolled back at the next start,
+// and kubelet would find the container it was given gone.
+func (m *Manager) WaitCreates(ctx context.Context) error {
+	return m.awaitCreates(ctx, func(*creation) bool { return true })
+}
+
+// awaitCreates waits for the creates at work that match.
+func (m *Manager) awaitCreates(ctx context.Context, match func(*creation) bool) error {
 	m.mu.RLock()
 	var pending []*creation
 	for _, cr := range m.creating {
-		if cr.sandboxID == sandboxID {
+		if match(cr) {
 			pending = append(pending, cr)
 		}
 	}
@@ -51,7 +64,7 @@ func (m *Manager) waitCreates(ctx context.Context, sandboxID string) error {
 		select {
 		case <-cr.done:
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for a container of the pod being created: %w", ctx.Err())
+			return fmt.Errorf("waiting for a container being created: %w", ctx.Err())
 		}
 	}
 	return nil

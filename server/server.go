@@ -227,7 +227,8 @@ func (l *acceptingListener) Accept() (net.Conn, error) {
 }
 
 // Shutdown stops accepting calls and lets the ones in flight finish, for at
-// most grace; then it cuts the rest off. Containers are not touched: they
+// most grace; then it cuts the rest off. The containers' runtime creates
+// still at work get as long again to end. Containers are not touched: they
 // keep running under their monitors.
 func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
 	// Event streams never end on their own: ended first, they let the
@@ -246,6 +247,13 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) {
 	case <-ctx.Done():
 		s.grpc.Stop()
 	}
+	// A container's runtime create runs on after CreateContainer returned:
+	// its record must be saved before the store closes.
+	wait, cancel := context.WithTimeout(ctx, grace)
+	if err := s.containers.WaitCreates(wait); err != nil {
+		logrus.WithError(err).Warn("containers still being created at shutdown; the next start rolls them back")
+	}
+	cancel()
 	s.stream.stop()
 	s.stop()
 	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -54,6 +54,8 @@ type ContainerManager interface {
 	Exec(ctx context.Context, id string, cmd []string, s container.Streams) error
 	Attach(ctx context.Context, id string, s container.Streams) error
 	InUse(imageID string) bool
+	// WaitCreates waits for every create at work, at shutdown.
+	WaitCreates(ctx context.Context) error
 }
 
 // ImageStore holds the pulled images.

@@ -328,3 +328,48 @@ func TestFailedRuntimeCreateFailsTheStart(t *testing.T) {
 	check("after a restart")
 	f.removeAll(t, p, id)
 }
+
+// berth stopped (SIGTERM) while a container's runtime create runs on after
+// CreateContainer returned waits for that create before it closes its
+// store: after the restart the container kubelet was given is there,
+// created, and starts (cut off, it would be rolled back and gone).
+func TestShutdownWaitsForARuntimeCreate(t *testing.T) {
+	g := newGatedRuntime(t)
+	f := newContainerFixtureWith(t, "berth-it-cdrain", "berthitcdrain", "10.124.44.0/24", g.config)
+	b := f.b
+	cfg := podConfig("drain", f.parent)
+	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+
+	g.arm(t)
+	created, err := b.Runtime().CreateContainer(slowCtx(t), &runtimeapi.CreateContainerRequest{
+		PodSandboxId: p.id, Config: containerConfig("app", "sleep", "3600"), SandboxConfig: p.cfg,
+	})
+	if err != nil {
+		g.open(t)
+		t.Fatal(err)
+	}
+	id := created.GetContainerId()
+	waitFor(t, time.Minute, g.waiting)
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.Stop() }()
+	time.Sleep(time.Second) // berth is shutting down, the create still held
+	g.open(t)
+	if err := <-stopped; err != nil {
+		t.Fatalf("berth stopping with a runtime create at work: %v\n%s", err, b.Logs())
+	}
+	b.Restart(t)
+	if st, _ := containerStatus(t, b, id); st.GetState() != runtimeapi.ContainerState_CONTAINER_CREATED {
+		t.Fatalf("after the restart the container whose create ended during the shutdown is %v, want created\n%s", st.GetState(), b.Logs())
+	}
+	if _, err := b.Runtime().StartContainer(ctx(t), &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
+		t.Fatalf("starting it after the restart: %v", err)
+	}
+	if out := execSync(t, b, id, "echo", "up"); out != "up\n" {
+		t.Errorf("exec in the container: %q", out)
+	}
+	f.removeAll(t, p, id)
+}
