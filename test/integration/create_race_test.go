@@ -63,6 +63,17 @@ func (g *gatedRuntime) open(t *testing.T) {
 	}
 }
 
+// runGatedPod runs a pod on the gated handler, whose containers get it too.
+func (f *containerFixture) runGatedPod(t *testing.T, name string) testPod {
+	t.Helper()
+	cfg := podConfig(name, f.parent)
+	resp, err := f.b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.describePod(t, resp.GetPodSandboxId(), cfg)
+}
+
 func (g *gatedRuntime) waiting() bool {
 	_, err := os.Stat(filepath.Join(g.dir, "waiting"))
 	return err == nil
@@ -77,12 +88,7 @@ func TestContainerBeingCreatedHoldsItsImageAndPod(t *testing.T) {
 	g := newGatedRuntime(t)
 	f := newContainerFixtureWith(t, "berth-it-cr", "berthitcr", "10.124.22.0/24", g.config)
 	b := f.b
-	cfg := podConfig("creating", f.parent)
-	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+	p := f.runGatedPod(t, "creating")
 
 	g.arm(t)
 	created := make(chan error, 1)
@@ -94,7 +100,7 @@ func TestContainerBeingCreatedHoldsItsImageAndPod(t *testing.T) {
 	}()
 	waitFor(t, time.Minute, g.waiting)
 
-	_, err = b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: busyboxImage}})
+	_, err := b.Image().RemoveImage(ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: busyboxImage}})
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("RemoveImage of the image a container is being created from = %v, want FailedPrecondition (in use)", err)
 	}
@@ -174,12 +180,7 @@ func TestCreateKilledAfterItsCgroupLeavesNoCgroup(t *testing.T) {
 	g := newGatedRuntime(t)
 	f := newContainerFixtureWith(t, "berth-it-cgkill", "berthitcgkill", "10.124.26.0/24", g.config)
 	b := f.b
-	cfg := podConfig("cgkill", f.parent)
-	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+	p := f.runGatedPod(t, "cgkill")
 
 	g.arm(t)
 	go b.Runtime().CreateContainer(context.Background(), &runtimeapi.CreateContainerRequest{
@@ -230,17 +231,12 @@ func TestCreateKilledAfterItsCgroupLeavesNoCgroup(t *testing.T) {
 
 // CreateContainer returns once the container is prepared; the runtime's
 // create goes on after it, and StartContainer waits for it. Until then the
-// container is listed created, and the pod stays ready.
+// container is listed created.
 func TestCreateReturnsBeforeTheRuntimesCreate(t *testing.T) {
 	g := newGatedRuntime(t)
 	f := newContainerFixtureWith(t, "berth-it-cbg", "berthitcbg", "10.124.42.0/24", g.config)
 	b := f.b
-	cfg := podConfig("background", f.parent)
-	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+	p := f.runGatedPod(t, "background")
 
 	g.arm(t)
 	// With the runtime's create held, a CreateContainer that waited for
@@ -337,12 +333,7 @@ func TestShutdownWaitsForARuntimeCreate(t *testing.T) {
 	g := newGatedRuntime(t)
 	f := newContainerFixtureWith(t, "berth-it-cdrain", "berthitcdrain", "10.124.44.0/24", g.config)
 	b := f.b
-	cfg := podConfig("drain", f.parent)
-	resp, err := b.Runtime().RunPodSandbox(slowCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "gated"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := f.describePod(t, resp.GetPodSandboxId(), cfg)
+	p := f.runGatedPod(t, "drain")
 
 	g.arm(t)
 	created, err := b.Runtime().CreateContainer(slowCtx(t), &runtimeapi.CreateContainerRequest{
