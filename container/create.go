@@ -75,14 +75,14 @@ func (m *Manager) Create(ctx context.Context, pod Pod, cfg *Config) (string, err
 		if err != nil {
 			return err
 		}
-		c, o, err := m.prepare(id, name, pod, cfg, createImages{img: img, cfg: imgCfg.Config, mounts: imgMounts})
+		c, err := m.prepare(id, name, pod, cfg, createImages{img: img, cfg: imgCfg.Config, mounts: imgMounts})
 		if err != nil {
 			end()
 			return err
 		}
 		go func() {
 			defer end()
-			m.createInRuntime(c, pod.Runtime, o)
+			m.createInRuntime(c, pod.Runtime)
 		}()
 		return nil
 	})
@@ -97,9 +97,8 @@ type createImages struct {
 
 // prepare makes all of a container but its runtime's create: its record
 // (incomplete until that create ends), dirs, rootfs and spec. It returns
-// the container listed, its operation lock held for createInRuntime, and
-// what conmon is to be given.
-func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createImages) (_ *Container, _ conmon.CreateOptions, err error) {
+// the container listed, its operation lock held for createInRuntime.
+func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createImages) (_ *Container, err error) {
 	log := logrus.WithFields(logrus.Fields{"container": id, "sandbox": pod.ID})
 	img := images.img
 	rt := pod.Runtime
@@ -109,7 +108,7 @@ func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createIm
 	}
 	targetPID, err := m.targetPID(target)
 	if err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	stopSignal := cfg.StopSignal
 	if stopSignal == "" {
@@ -146,32 +145,32 @@ func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createIm
 		}
 	}()
 	if err := m.save(rec); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	u.Push("delete record", func() error { return m.opts.DB.Delete(Bucket, id) })
 	u.Push("remove dirs", func() error { return m.removeDirs(&rec) })
 	if err := os.MkdirAll(rec.Bundle, 0o700); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(rec.Dir, "persist"), 0o700); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	if dir := filepath.Dir(rec.LogPath); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, conmon.CreateOptions{}, fmt.Errorf("create log dir: %w", err)
+			return nil, fmt.Errorf("create log dir: %w", err)
 		}
 	}
 	rootfs := rec.Rootfs
 	end := rec.Startup.Begin("rootfs")
 	if err := m.opts.Images.MountRootfs(img, rec.Dir, rootfs); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	u.Push("unmount rootfs", func() error { return image.UnmountRootfs(rootfs) })
 	if err := mkdirInRootfs(rootfs, cfg.WorkingDir); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	if rec.ImageVolumes, err = m.mountImageVolumes(rec.Bundle, images.mounts, &u); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	end()
 	for _, v := range rec.ImageVolumes {
@@ -185,37 +184,24 @@ func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createIm
 		RecursiveReadOnly: rt.Features().RecursiveReadOnlyMounts,
 	})
 	if err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	if err := makeMountpoints(rootfs, s.Mounts); err != nil {
-		return nil, conmon.CreateOptions{}, err
+		return nil, err
 	}
 	rec.User = User{UID: s.Process.User.UID, GID: s.Process.User.GID, Groups: s.Process.User.AdditionalGids}
 	if err := generateFrom(s).SaveToFile(filepath.Join(rec.Bundle, "config.json"), generate.ExportOptions{}); err != nil {
-		return nil, conmon.CreateOptions{}, fmt.Errorf("write spec: %w", err)
+		return nil, fmt.Errorf("write spec: %w", err)
 	}
 
 	end()
-	o := conmon.CreateOptions{
-		ID:          id,
-		Name:        name,
-		Bundle:      rec.Bundle,
-		PersistDir:  filepath.Join(rec.Dir, "persist"),
-		LogPath:     rec.LogPath,
-		Handler:     rt.Handler,
-		RuntimePath: rt.Path,
-		RuntimeArgs: rt.GlobalArgs(),
-		Terminal:    cfg.Tty,
-		Stdin:       cfg.Stdin,
-		StdinOnce:   cfg.StdinOnce,
-	}
-	c := &Container{rec: rec, inRuntimeCreate: true}
+	c := &Container{rec: rec}
 	c.op.Lock()
 	m.mu.Lock()
 	m.containers[id] = c
 	m.mu.Unlock()
 	m.publish(events.Created, &rec)
-	return c, o, nil
+	return c, nil
 }
 
 // createInRuntime has the OCI runtime create a prepared container under
@@ -225,7 +211,7 @@ func (m *Manager) prepare(id, name string, pod Pod, cfg *Config, images createIm
 // and its runtime state and cgroup deleted; StartContainer returns the
 // error, RemoveContainer removes the rest. Until the create ends the
 // record stays incomplete, so a crash meanwhile rolls the container back.
-func (m *Manager) createInRuntime(c *Container, rt *oci.Runtime, o conmon.CreateOptions) {
+func (m *Manager) createInRuntime(c *Container, rt *oci.Runtime) {
 	defer c.op.Unlock()
 	rec := c.Snapshot()
 	log := logrus.WithFields(logrus.Fields{"container": rec.ID, "sandbox": rec.SandboxID})
@@ -233,7 +219,19 @@ func (m *Manager) createInRuntime(c *Container, rt *oci.Runtime, o conmon.Create
 	end := steps.Begin(RuntimeCreateStep)
 	ctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
 	defer cancel()
-	created, err := m.opts.Monitor.Create(ctx, o)
+	created, err := m.opts.Monitor.Create(ctx, conmon.CreateOptions{
+		ID:          rec.ID,
+		Name:        rec.Name,
+		Bundle:      rec.Bundle,
+		PersistDir:  filepath.Join(rec.Dir, "persist"),
+		LogPath:     rec.LogPath,
+		Handler:     rt.Handler,
+		RuntimePath: rt.Path,
+		RuntimeArgs: rt.GlobalArgs(),
+		Terminal:    rec.Config.Tty,
+		Stdin:       rec.Config.Stdin,
+		StdinOnce:   rec.Config.StdinOnce,
+	})
 	rec.ConmonPid = created.ConmonPid
 	if st, serr := proc.ReadStat(rec.ConmonPid); serr == nil {
 		rec.ConmonStart = st.StartTime
@@ -249,16 +247,15 @@ func (m *Manager) createInRuntime(c *Container, rt *oci.Runtime, o conmon.Create
 	rec.Startup = append(rec.Startup, steps...)
 	if err == nil {
 		rec.Complete = true
-		err = m.save(rec)
+		if err = m.save(rec); err != nil {
+			rec.Complete = false // what the store holds: half made
+		}
 	}
 	if err != nil {
-		m.failRuntimeCreate(c, rt, rec, err)
+		m.failRuntimeCreate(c, rec, err)
 		return
 	}
-	c.update(func(r *Record) {
-		*r = rec
-		c.inRuntimeCreate = false
-	})
+	c.update(func(r *Record) { *r = rec })
 	m.watchMonitor(c)
 	log.WithField("name", rec.Name).Debug("container created")
 }
@@ -272,10 +269,10 @@ const (
 
 // failRuntimeCreate deletes what the runtime's failed create of a container
 // made and records the container exited with the error.
-func (m *Manager) failRuntimeCreate(c *Container, rt *oci.Runtime, rec Record, err error) {
+func (m *Manager) failRuntimeCreate(c *Container, rec Record, err error) {
 	log := logrus.WithFields(logrus.Fields{"container": rec.ID, "sandbox": rec.SandboxID})
 	log.WithError(err).Info("the runtime's create of the container failed; StartContainer will say so")
-	derr := m.deleteFromRuntime(rt, &rec)
+	derr := m.releaseRuntime(context.Background(), &rec) // rec is incomplete: its monitor is killed too
 	if derr != nil {
 		log.WithError(derr).Warn("deleting a container whose create failed from its runtime; RemoveContainer tries again")
 	}
@@ -285,29 +282,12 @@ func (m *Manager) failRuntimeCreate(c *Container, rt *oci.Runtime, rec Record, e
 	rec.RuntimeDeleted = derr == nil
 	c.update(func(r *Record) {
 		*r = rec
-		c.inRuntimeCreate, c.createErr = false, err
+		c.createErr = err
 		m.publish(events.Stopped, r)
 	})
 	if err := m.persist(c); err != nil {
 		log.WithError(err).Warn("saving container state")
 	}
-}
-
-// deleteFromRuntime deletes a container whose create failed from its
-// runtime: its monitor if it still runs, the runtime's state, conmon's
-// files, and the cgroup a create killed halfway leaves, which the runtime
-// does not know.
-func (m *Manager) deleteFromRuntime(rt *oci.Runtime, rec *Record) error {
-	kerr := m.opts.Monitor.KillHalfCreated(rec.ID, rec.Bundle)
-	ctx, cancel := context.WithTimeout(context.Background(), runtimeCallTimeout)
-	defer cancel()
-	err := rt.Delete(ctx, rec.ID)
-	m.opts.Monitor.RemoveExit(rec.ID)
-	m.opts.Monitor.RemoveSocketDir(rec.ID)
-	if err != nil {
-		return errors.Join(kerr, err)
-	}
-	return errors.Join(kerr, m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath))
 }
 
 // runtimeCallTimeout bounds one OCI runtime call made outside a request.

@@ -37,10 +37,10 @@ func (m *Manager) refresh(c *Container) { m.refreshWith(c, containerRuns) }
 // process or its monitor runs. It takes no lock across the look: the save
 // that follows is skipped for a container removed meanwhile (persist).
 func (m *Manager) refreshWith(c *Container, running func(*Record) bool) {
-	c.mu.RLock()
-	rec, creating := c.rec, c.inRuntimeCreate
-	c.mu.RUnlock()
-	if rec.State == Exited || creating {
+	rec := c.Snapshot()
+	// An incomplete container has its runtime's create at work
+	// (createInRuntime): no process to look at yet.
+	if rec.State == Exited || !rec.Complete {
 		return
 	}
 	exit, ok := m.observeExit(&rec, running)
@@ -338,22 +338,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 // whose create never finished may still have its monitor at work on the
 // runtime's create: that is killed first.
 func (m *Manager) destroy(ctx context.Context, rec *Record) error {
-	if !rec.Complete {
-		if err := m.opts.Monitor.KillHalfCreated(rec.ID, rec.Bundle); err != nil {
-			return err
-		}
-	}
-	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil && !rec.RuntimeDeleted {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
-		err := rt.Delete(dctx, rec.ID)
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	// The runtime's delete removed the cgroup of a container it knew; a
-	// create killed halfway leaves one it does not know.
-	if err := m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath); err != nil {
+	if err := m.releaseRuntime(ctx, rec); err != nil {
 		return err
 	}
 	if err := image.UnmountRootfs(rec.RootfsPath()); err != nil {
@@ -368,6 +353,27 @@ func (m *Manager) destroy(ctx context.Context, rec *Record) error {
 	m.opts.Monitor.RemoveExit(rec.ID)
 	m.opts.Monitor.RemoveSocketDir(rec.ID)
 	return nil
+}
+
+// releaseRuntime deletes what the OCI runtime holds of a container: the
+// monitor of a create that never finished, the runtime's state, and the
+// cgroup. The runtime's delete removes the cgroup of a container it knew;
+// a create killed halfway leaves one it does not know.
+func (m *Manager) releaseRuntime(ctx context.Context, rec *Record) error {
+	if !rec.Complete {
+		if err := m.opts.Monitor.KillHalfCreated(rec.ID, rec.Bundle); err != nil {
+			return err
+		}
+	}
+	if rt, err := m.opts.Runtimes.Get(rec.Handler); err == nil && !rec.RuntimeDeleted {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runtimeCallTimeout)
+		err := rt.Delete(dctx, rec.ID)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return m.opts.Host.Cgroups.Remove(m.cgroupDriver(), rec.CgroupsPath)
 }
 
 // StopPodContainers stops every container of a pod (at once: the pod is

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/conmon"
-	"github.com/berth-dev/berth/internal/store"
 )
 
 // A conmon that writes the exit file and exits between berth's two looks
@@ -44,15 +43,10 @@ func TestObserveExitRacesWithConmonExiting(t *testing.T) {
 // not the "no exit file" 137.
 func TestAwaitExitFileRacesWithConmonExiting(t *testing.T) {
 	exits := t.TempDir()
-	db, err := store.Open(filepath.Join(t.TempDir(), "berth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	m := &Manager{opts: Options{Monitor: &conmon.Monitor{ExitDir: exits}, DB: db}}
+	m := testManager(t, t.TempDir(), Options{Monitor: &conmon.Monitor{ExitDir: exits}})
 	// Its process is gone (pid 0); conmon (this test's pid stands in for
 	// it) still runs at the first look.
-	c := &Container{rec: Record{ID: "ctr1", Dir: t.TempDir(), State: Running, ConmonPid: os.Getpid()}}
+	c := &Container{rec: Record{ID: "ctr1", Dir: t.TempDir(), State: Running, Complete: true, ConmonPid: os.Getpid()}}
 	looks := 0
 	conmonRuns := func() bool {
 		looks++

@@ -176,11 +176,9 @@ type Container struct {
 	// starting is set (under mu) while Start runs the runtime's start: an
 	// exit seen meanwhile is Start's to announce, after the start.
 	starting bool
-	// inRuntimeCreate is set (under mu) while the runtime's create of the
-	// container is at work (createInRuntime): it has no process to look at
-	// yet. createErr is why that create failed, for StartContainer.
-	inRuntimeCreate bool
-	createErr       error
+	// createErr, under mu, is why the runtime's create of the container
+	// failed (createInRuntime), for StartContainer.
+	createErr error
 	// monitor, under mu, watches conmon's exit while the container has
 	// not exited (nil: not watched, its state is read on every look).
 	monitor *proc.Watch
