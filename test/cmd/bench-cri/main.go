@@ -54,7 +54,12 @@ type Report struct {
 	// GoneOverFloor is the same for the way down: stop and remove of the
 	// container and the pod over the runtime's deletes and CNI DEL.
 	GoneOverFloor float64 `json:"gone_over_floor,omitempty"`
-	DaemonRSSMiB  float64 `json:"daemon_rss_idle_mib,omitempty"`
+	// CrictlReadyLessOwn is the p50 of pod + container ready through
+	// crictl less three times that of crictl version: the part of the
+	// three steps that is the runtime's (what crictl's own start-up and
+	// call leave), to compare runtimes whose crictl times share that cost.
+	CrictlReadyLessOwn float64 `json:"crictl_ready_less_own_ms,omitempty"`
+	DaemonRSSMiB       float64 `json:"daemon_rss_idle_mib,omitempty"`
 }
 
 type options struct {
@@ -239,6 +244,7 @@ func run(o options) error {
 	}
 	rep.ReadyOverFloor = ratio(rep.Sequential, rep.Floor, "pod + container ready", "floor: pod + container ready")
 	rep.GoneOverFloor = ratio(rep.Sequential, rep.Floor, "pod + container gone", "floor: pod + container gone")
+	rep.CrictlReadyLessOwn = readyLessOwn(rep.Crictl)
 
 	printReport(os.Stdout, &rep)
 	data, err := json.MarshalIndent(rep, "", "  ")
@@ -251,17 +257,30 @@ func run(o options) error {
 // ratio is the p50 of step a in as over that of b in bs; 0 when either is
 // missing.
 func ratio(as, bs []Latency, a, b string) float64 {
-	find := func(ls []Latency, name string) float64 {
-		for _, l := range ls {
-			if l.Name == name {
-				return l.P50
-			}
-		}
-		return 0
-	}
-	x, y := find(as, a), find(bs, b)
+	x, y := p50Of(as, a), p50Of(bs, b)
 	if x == 0 || y == 0 {
 		return 0
 	}
 	return x / y
+}
+
+// readyLessOwn is the p50 of the crictl phase's pod + container ready less
+// three times that of crictl version (runp, create and start each pay it);
+// 0 when either is missing.
+func readyLessOwn(crictl []Latency) float64 {
+	ready, own := p50Of(crictl, "crictl: pod + container ready"), p50Of(crictl, "crictl version")
+	if ready == 0 || own == 0 {
+		return 0
+	}
+	return ready - 3*own
+}
+
+// p50Of is the p50 of the step named name in ls; 0 when it is missing.
+func p50Of(ls []Latency, name string) float64 {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.P50
+		}
+	}
+	return 0
 }

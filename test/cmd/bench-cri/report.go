@@ -31,7 +31,10 @@ func printReport(out io.Writer, r *Report) {
 	if r.GoneOverFloor > 0 {
 		fmt.Fprintf(w, "gone over floor (p50)\t%.2f\t\t\t\t\n", r.GoneOverFloor)
 	}
-	if r.ReadyOverFloor > 0 || r.GoneOverFloor > 0 {
+	if r.CrictlReadyLessOwn > 0 {
+		fmt.Fprintf(w, "crictl ready less 3 x crictl version (p50)\t%.1f ms\t\t\t\t\n", r.CrictlReadyLessOwn)
+	}
+	if r.ReadyOverFloor > 0 || r.GoneOverFloor > 0 || r.CrictlReadyLessOwn > 0 {
 		fmt.Fprintln(w, "\t\t\t\t\t")
 	}
 	for _, p := range r.Parallel {

@@ -21,3 +21,17 @@ func TestSummariseNearestRank(t *testing.T) {
 		t.Errorf("summary of no samples = %+v", none)
 	}
 }
+
+func TestReadyLessOwn(t *testing.T) {
+	crictl := []Latency{
+		{Name: "crictl version", P50: 50},
+		{Name: "crictl runp", P50: 140},
+		{Name: "crictl: pod + container ready", P50: 330},
+	}
+	if got := readyLessOwn(crictl); got != 180 {
+		t.Errorf("330 ms ready, 50 ms per crictl version: %v ms left, want 180", got)
+	}
+	if got := readyLessOwn(crictl[1:]); got != 0 {
+		t.Errorf("without crictl version: %v, want 0 (not measured)", got)
+	}
+}
