@@ -19,8 +19,15 @@ import (
 type Stat struct {
 	State     byte   // R, S, D, Z, ...
 	PPID      int    // parent
+	Flags     uint64 // the kernel's task flags (PF_*)
 	StartTime uint64 // clock ticks after boot; with the pid, names one process for good
 }
+
+// pfKthread is the kernel's PF_KTHREAD task flag.
+const pfKthread = 0x00200000
+
+// KernelThread says whether the process is one of the kernel's threads.
+func (s Stat) KernelThread() bool { return s.Flags&pfKthread != 0 }
 
 // ReadStat parses /proc/<pid>/stat. It allocates only the path (and the
 // copy the open call makes of it): the reaper and container creates and
@@ -62,8 +69,8 @@ func readFull(fd int, buf []byte) (int, error) {
 	return n, nil
 }
 
-// parseStat reads the state (field 3), the parent (4) and the start time
-// (22) from the text of /proc/<pid>/stat.
+// parseStat reads the state (field 3), the parent (4), the flags (9) and
+// the start time (22) from the text of /proc/<pid>/stat.
 func parseStat(pid int, data []byte) (Stat, error) {
 	// The command name is in parentheses and may hold spaces or ')'.
 	end := bytes.LastIndexByte(data, ')')
@@ -88,6 +95,8 @@ func parseStat(pid int, data []byte) (Stat, error) {
 			st.State = f[0]
 		case 4:
 			st.PPID, _ = strconv.Atoi(string(f)) // no allocation: the conversion is not kept
+		case 9:
+			st.Flags, _ = strconv.ParseUint(string(f), 10, 64)
 		case 22:
 			start, err := strconv.ParseUint(string(f), 10, 64)
 			if err != nil {

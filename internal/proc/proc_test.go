@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,13 +78,28 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (Stat{State: 'S', PPID: 17, StartTime: 987654}) {
+	if st != (Stat{State: 'S', PPID: 17, Flags: 4194560, StartTime: 987654}) {
 		t.Fatalf("parseStat = %+v", st)
 	}
 	for _, bad := range []string{"", "4242 no parens", "4242 (x) S 17 1 2 3", "4242 (x) S 17 1 1 0 -1 1 1 0 0 0 0 0 0 0 20 0 1 0 notanumber 1"} {
 		if st, err := parseStat(4242, []byte(bad)); err == nil {
 			t.Errorf("parseStat(%q) = %+v, want an error", bad, st)
 		}
+	}
+}
+
+func TestKernelThread(t *testing.T) {
+	if st, err := ReadStat(os.Getpid()); err != nil || st.KernelThread() {
+		t.Errorf("the test's own process taken for a kernel thread (%+v, %v)", st, err)
+	}
+	// kthreadd, the kernel threads' parent, is pid 2 in the initial PID
+	// namespace; a container's namespace has no such process.
+	comm, err := os.ReadFile("/proc/2/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "kthreadd" {
+		t.Skipf("no kthreadd at pid 2 in this PID namespace (%q, %v)", comm, err)
+	}
+	if st, err := ReadStat(2); err != nil || !st.KernelThread() {
+		t.Errorf("kthreadd (pid 2) not seen as a kernel thread (%+v, %v)", st, err)
 	}
 }
 

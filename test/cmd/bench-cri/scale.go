@@ -14,6 +14,8 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/proc"
 )
 
 // Scale is the runtime holding many pods.
@@ -206,37 +208,18 @@ func processes() map[int]string {
 			continue
 		}
 		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err != nil || kernelThread(pid) {
+		if err != nil {
+			continue
+		}
+		// A kernel thread started meanwhile (a kworker) is no overhead of
+		// the pods.
+		if st, err := proc.ReadStat(pid); err == nil && st.KernelThread() {
 			continue
 		}
 		out[pid] = strings.TrimSpace(string(comm))
 	}
 	return out
 }
-
-// kernelThread says whether pid is one of the kernel's threads (a kworker
-// started meanwhile is no overhead of the pods): PF_KTHREAD in the flags,
-// the ninth field of /proc/<pid>/stat.
-func kernelThread(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The command name, in parentheses, may hold spaces: count after it.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 7 {
-		return false
-	}
-	flags, err := strconv.ParseUint(f[6], 10, 64)
-	return err == nil && flags&pfKthread != 0
-}
-
-// pfKthread is the kernel's PF_KTHREAD task flag.
-const pfKthread = 0x00200000
 
 // pssKiB is a process's proportional set size (its share of pages it
 // shares with others), in KiB; 0 when it is gone.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -35,20 +33,5 @@ func TestReadyLessOwn(t *testing.T) {
 	}
 	if got := readyLessOwn(crictl[1:]); got != 0 {
 		t.Errorf("without crictl version: %v, want 0 (not measured)", got)
-	}
-}
-
-func TestKernelThread(t *testing.T) {
-	if kernelThread(os.Getpid()) {
-		t.Errorf("the test's own process is taken for a kernel thread")
-	}
-	// kthreadd, the kernel threads' parent, is pid 2 in the initial PID
-	// namespace; a container's namespace has no such process.
-	comm, err := os.ReadFile("/proc/2/comm")
-	if err != nil || strings.TrimSpace(string(comm)) != "kthreadd" {
-		t.Skipf("no kthreadd at pid 2 in this PID namespace (%q, %v)", comm, err)
-	}
-	if !kernelThread(2) {
-		t.Errorf("kthreadd (pid 2) is not seen as a kernel thread")
 	}
 }
