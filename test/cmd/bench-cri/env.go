@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -147,7 +150,29 @@ func (e *env) tearDown(keep bool) {
 		fmt.Fprintf(os.Stderr, "bench-cri: kept %s\n", e.work)
 		return
 	}
+	if err := unmountUnder(e.work); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-cri: %v\n", err)
+	}
 	exec.Command("rm", "-rf", "--one-file-system", e.work).Run()
+}
+
+// unmountUnder detaches every mount under dir, deepest first. berth leaves
+// some pins on purpose when it stops (the pod inits' mount namespace, which
+// the next berth on the same dirs replaces); the bench's dirs have no next
+// berth, and rm --one-file-system would leave the pin and its dir behind.
+func unmountUnder(dir string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
+	if err != nil {
+		return fmt.Errorf("mounts under %s: %w", dir, err)
+	}
+	slices.SortFunc(mounts, func(a, b *mountinfo.Info) int { return len(b.Mountpoint) - len(a.Mountpoint) })
+	var errs []error
+	for _, m := range mounts {
+		if err := unix.Unmount(m.Mountpoint, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", m.Mountpoint, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // writeConflist writes the private berth's network: bridge, host-local and
